@@ -1,0 +1,64 @@
+"""Tracking: runs, params, step-wise metrics, tags, artifacts, search, models and a model registry."""
+
+from __future__ import annotations
+
+from tracking.client import TrackingClient, connect
+from tracking.entities import Experiment, Metric, MetricPoint, MetricSummary, Run, RunStatus
+from tracking.errors import (
+    ExperimentNotFound,
+    FilterError,
+    InvalidArtifactPath,
+    InvalidParameter,
+    InvalidURI,
+    ModelError,
+    ModelIntegrityError,
+    ModelNotFound,
+    NotFound,
+    ParamConflict,
+    RegistryError,
+    RunNotFound,
+    SchemaVersionError,
+    SignatureError,
+    StoreUnavailable,
+    TrackingError,
+)
+from tracking.run_handle import ActiveRun
+from tracking.sink import MetricSink, SinkError
+
+__all__ = [
+    "ActiveRun",
+    "Experiment",
+    "ExperimentNotFound",
+    "FilterError",
+    "InvalidArtifactPath",
+    "InvalidParameter",
+    "InvalidURI",
+    "Metric",
+    "MetricPoint",
+    "MetricSink",
+    "MetricSummary",
+    "ModelError",
+    "ModelIntegrityError",
+    "ModelNotFound",
+    "NotFound",
+    "ParamConflict",
+    "RegistryError",
+    "Run",
+    "RunNotFound",
+    "RunStatus",
+    "SchemaVersionError",
+    "SignatureError",
+    "SinkError",
+    "StoreUnavailable",
+    "TrackingClient",
+    "TrackingError",
+    "connect",
+    "load_model",
+]
+
+
+def load_model(uri: str, client: TrackingClient | None = None):  # type: ignore[no-untyped-def]
+    """Load a model from ``runs:/``, ``models:/name/version``, ``models:/name@alias`` or ``models:/name/stage``."""
+    from tracking.models import load_model as _load
+
+    return _load(uri, client)

@@ -1,0 +1,324 @@
+"""The tracking client: one explicit object owning a store, an artifact root and a metric sink."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tracking.artifacts import ArtifactInfo, ArtifactStore
+from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
+from tracking.errors import ExperimentNotFound, RunNotFound
+from tracking.run_handle import ActiveRun
+from tracking.sink import MetricSink
+from tracking.store.sql_store import SqlStore
+from tracking.uri import mask_password, resolve_artifact_root
+from tracking.validation import check_key, check_metric_value, check_step, param_text
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tracking.registry import ModelRegistry
+
+DEFAULT_EXPERIMENT = "Default"
+
+
+def current_user() -> str:
+    try:
+        return os.environ.get("SWEEPS_USER") or getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+class TrackingClient:
+    """Runs, params, metrics, tags, artifacts and search over one store.
+
+    Metric points go through a batching sink; reads made through this client flush it
+    first, so a client always reads its own writes. Use as a context manager, or call
+    :meth:`close`, to flush and release the database.
+    """
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        artifacts: str | None = None,
+        *,
+        user: str | None = None,
+        upgrade: bool = False,
+        batch_size: int = 1_000,
+        flush_interval_s: float = 1.0,
+        max_pending: int = 200_000,
+    ) -> None:
+        self.store = SqlStore(uri, upgrade=upgrade)
+        self.uri = self.store.uri
+        self.artifact_root = resolve_artifact_root(artifacts)
+        self.user = user or current_user()
+        self.sink = MetricSink(
+            self.store.write_metric_points,
+            batch_size=batch_size,
+            max_batch=max(batch_size, 20_000),
+            flush_interval_s=flush_interval_s,
+            max_pending=max(max_pending, 20_000),
+        )
+        self._lock = threading.Lock()
+        self._next_step: dict[tuple[str, str], int] = {}
+        self._writable: set[str] = set()  # runs known to be RUNNING
+        self._created: set[str] = set()  # runs this client started: no stored steps to seed from
+        self._registry: ModelRegistry | None = None
+
+    def __repr__(self) -> str:
+        return f"TrackingClient({mask_password(self.uri)!r}, artifacts={self.artifact_root!r})"
+
+    def __enter__(self) -> TrackingClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.sink.close()
+        finally:
+            self.store.close()
+
+    def flush(self) -> None:
+        """Make every metric point logged so far visible to readers."""
+        self.sink.flush()
+
+    @property
+    def registry(self) -> ModelRegistry:
+        if self._registry is None:
+            from tracking.registry import ModelRegistry
+
+            self._registry = ModelRegistry(self)
+        return self._registry
+
+    # -- experiments -----------------------------------------------------------------------
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        check_key("experiment", name)
+        return self.store.get_or_create_experiment(name, self.artifact_root)
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        found = self.store.get_experiment_by_name(name)
+        if found is None:
+            raise ExperimentNotFound(f"no experiment named {name!r}")
+        return found
+
+    def list_experiments(self) -> list[Experiment]:
+        return self.store.list_experiments()
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        experiment: str = DEFAULT_EXPERIMENT,
+        name: str | None = None,
+        *,
+        tags: Mapping[str, object] | None = None,
+        params: Mapping[str, object] | None = None,
+        parent: ActiveRun | Run | str | None = None,
+        run_id: str | None = None,
+    ) -> ActiveRun:
+        """Create a RUNNING run in ``experiment`` (created on first use) and return its handle."""
+        exp = self.get_or_create_experiment(experiment)
+        parent_id = parent if isinstance(parent, str) or parent is None else parent.run_id
+        run = self.store.create_run(
+            exp,
+            name=name,
+            parent_run_id=parent_id,
+            tags=_texts("tag", tags),
+            params=_texts("param", params),
+            user=self.user,
+            run_id=run_id,
+        )
+        with self._lock:
+            self._writable.add(run.run_id)
+            self._created.add(run.run_id)
+        return ActiveRun(self, run)
+
+    def attach(self, run_id: str) -> ActiveRun:
+        """A handle on an existing RUNNING run (e.g. in another process than its creator)."""
+        self._require_writable(run_id)
+        return ActiveRun(self, self.store.get_run(run_id))
+
+    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED, error: str | None = None) -> None:
+        """Flush the run's points, then record its final status."""
+        self.sink.flush()
+        self.store.end_run(run_id, RunStatus(status), error)
+        with self._lock:
+            self._writable.discard(run_id)
+
+    set_terminated = end_run
+
+    def get_run(self, run_id: str) -> Run:
+        self.sink.flush()
+        return self.store.get_run(run_id)
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        self.sink.flush()
+        return self.store.get_runs(run_ids)
+
+    def child_runs(self, parent: ActiveRun | Run | str) -> list[Run]:
+        self.sink.flush()
+        return self.store.child_runs(parent if isinstance(parent, str) else parent.run_id)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        self.sink.flush()
+        return self.store.metric_history(run_id, key)
+
+    def search_runs(
+        self,
+        experiment: str | Sequence[str] | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 1_000,
+        *,
+        parent: str | None = None,
+    ) -> pl.DataFrame:
+        """Runs matching ``filter`` as a polars DataFrame, one row per run (see tracking.search)."""
+        from tracking.search.runs_query import search_runs
+
+        self.sink.flush()
+        names = [experiment] if isinstance(experiment, str) else list(experiment or [])
+        ids = [self.get_experiment_by_name(n).experiment_id for n in names]
+        return search_runs(
+            self.store, experiment_ids=ids, filter_text=filter, order_by=order_by or [],
+            max_results=max_results, parent_run_id=parent,
+        )
+
+    # -- params, tags, metrics -------------------------------------------------------------
+
+    def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
+        self.store.log_params(run_id, _texts("param", params))
+
+    def log_param(self, run_id: str, key: str, value: object) -> None:
+        self.log_params(run_id, {key: value})
+
+    def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
+        self.store.set_tags(run_id, _texts("tag", tags))
+
+    def set_tag(self, run_id: str, key: str, value: object) -> None:
+        self.set_tags(run_id, {key: value})
+
+    def log_metric(
+        self, run_id: str, key: str, value: float, step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        self.log_metrics(run_id, {key: value}, step=step, timestamp=timestamp)
+
+    def log_metrics(
+        self,
+        run_id: str,
+        metrics: Mapping[str, float],
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        """Queue points for the sink; ``step=None`` takes the next step of each key."""
+        self.sink.put(self.make_points(run_id, metrics, step, timestamp))
+
+    def make_points(
+        self,
+        run_id: str,
+        metrics: Mapping[str, float],
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> list[MetricPoint]:
+        """Validated points for ``run_id``, with steps assigned; raises before anything is queued."""
+        self._require_writable(run_id)
+        ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
+        points = []
+        for key, value in metrics.items():
+            check_key("metric", key)
+            number = check_metric_value(key, value)
+            points.append((key, number, None if step is None else check_step(key, step)))
+        with self._lock:
+            if step is None:
+                self._seed_steps_locked(run_id, [k for k, _, _ in points])
+            out = []
+            for key, number, s in points:
+                counter = (run_id, key)
+                chosen = self._next_step[counter] if s is None else s
+                self._next_step[counter] = max(self._next_step.get(counter, 0), chosen + 1)
+                out.append(MetricPoint(run_id, key, chosen, number, ts))
+        return out
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[MetricPoint | Metric] = (),
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, object] | None = None,
+    ) -> None:
+        """Log many things at once; metric points keep their own steps and timestamps."""
+        self._require_writable(run_id)
+        if params:
+            self.log_params(run_id, params)
+        if tags:
+            self.set_tags(run_id, tags)
+        points = []
+        for m in metrics:
+            check_key("metric", m.key)
+            points.append(
+                MetricPoint(run_id, m.key, check_step(m.key, m.step), check_metric_value(m.key, m.value), int(m.timestamp))
+            )
+        self.sink.put(points)
+
+    def _seed_steps_locked(self, run_id: str, keys: list[str]) -> None:
+        missing = [k for k in keys if (run_id, k) not in self._next_step]
+        if not missing:
+            return
+        if run_id in self._created:
+            seeded = dict.fromkeys(missing, 0)
+        else:
+            seeded = self.store.next_steps(run_id, missing)
+        for key, value in seeded.items():
+            self._next_step[(run_id, key)] = value
+
+    def _require_writable(self, run_id: str) -> None:
+        if run_id in self._writable:
+            return
+        status = self.store.run_status(run_id)  # raises RunNotFound for an unknown id
+        if status is not RunStatus.RUNNING:
+            raise RunNotFound(f"run {run_id} is {status.value}; a finished run cannot be written to")
+        with self._lock:
+            self._writable.add(run_id)
+
+    # -- artifacts -------------------------------------------------------------------------
+
+    def artifacts(self, run_id: str) -> ArtifactStore:
+        return ArtifactStore(self.store.get_run(run_id).artifact_uri)
+
+    def log_artifact(self, run_id: str, path: str | os.PathLike[str], name: str | None = None) -> str:
+        return self.artifacts(run_id).put_file(path, name)
+
+    def log_dict(self, run_id: str, obj: object, name: str) -> str:
+        return self.artifacts(run_id).put_json(obj, name)
+
+    def log_text(self, run_id: str, text: str, name: str) -> str:
+        return self.artifacts(run_id).put_bytes(text.encode(), name)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[ArtifactInfo]:
+        return self.artifacts(run_id).list(path)
+
+    def download_artifacts(self, run_id: str, path: str | None, destination: str | os.PathLike[str]) -> Path:
+        return self.artifacts(run_id).download(path, destination)
+
+    def log_model(self, run_id: str, model: object, name: str = "model", **kwargs: object) -> str:
+        """Save ``model`` as a model folder under the run's artifacts; returns ``runs:/<id>/<name>``."""
+        from tracking.models import save_model
+
+        save_model(model, self.artifacts(run_id), name, **kwargs)  # type: ignore[arg-type]
+        return f"runs:/{run_id}/{name}"
+
+
+def _texts(kind: str, values: Mapping[str, object] | None) -> dict[str, str]:
+    return {check_key(kind, k): param_text(k, v) for k, v in (values or {}).items()}
+
+
+def connect(uri: str | None = None, artifacts: str | None = None, **options: object) -> TrackingClient:
+    """Open a client on ``uri`` (``None``: ``$SWEEPS_STORE``, else ``sqlite:///sweeps.db``)."""
+    return TrackingClient(uri, artifacts, **options)  # type: ignore[arg-type]

@@ -1,0 +1,179 @@
+"""Batching sink: buffers metric points from any thread or process, writes one transaction per batch."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+
+from tracking.entities import MetricPoint
+from tracking.errors import TrackingError
+
+WriteBatch = Callable[[Sequence[MetricPoint]], None]
+
+
+class SinkError(TrackingError):
+    """A batch could not be written even after the store's retries; its points are lost."""
+
+
+class MetricSink:
+    """Buffers points and writes them in batches on a background thread.
+
+    Flushes when ``batch_size`` points are pending, ``flush_interval_s`` after the oldest
+    pending point arrived, on :meth:`flush`, and on :meth:`close` (also at interpreter exit).
+    At most ``max_pending`` points are held: producers wait while the store catches up.
+    """
+
+    def __init__(
+        self,
+        write: WriteBatch,
+        *,
+        batch_size: int = 1_000,
+        max_batch: int = 20_000,
+        flush_interval_s: float = 1.0,
+        max_pending: int = 200_000,
+    ) -> None:
+        if batch_size < 1 or max_batch < batch_size or max_pending < max_batch:
+            raise ValueError("need 1 <= batch_size <= max_batch <= max_pending")
+        self._write = write
+        self.batch_size = batch_size
+        self.max_batch = max_batch
+        self.flush_interval_s = flush_interval_s
+        self.max_pending = max_pending
+        self._pending: deque[MetricPoint] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)  # writer waits here for work
+        self._room = threading.Condition(self._lock)  # producers and flushers wait here
+        self._accepted = 0  # points ever put
+        self._done = 0  # points written (or dropped after a failed batch)
+        self._in_flight = 0
+        self._oldest_at: float | None = None
+        self._flush_target = 0
+        self._error: BaseException | None = None
+        self._closed = False
+        self.peak_pending = 0
+        self.batches_written = 0
+        self._thread = threading.Thread(target=self._run, name="sweeps-metric-sink", daemon=True)
+        self._thread.start()
+        _live_sinks.add(self)
+
+    # -- producers -----------------------------------------------------------------------
+
+    def put(self, points: Iterable[MetricPoint]) -> None:
+        """Queue points; blocks while the buffer is full. Raises a writer error, once."""
+        batch = points if isinstance(points, list) else list(points)
+        if not batch:
+            return
+        with self._lock:
+            self._raise_error_locked()
+            if self._closed:
+                raise SinkError("the metric sink is closed")
+            start = 0
+            while start < len(batch):
+                while len(self._pending) + self._in_flight >= self.max_pending:
+                    self._wake.notify()
+                    self._room.wait()
+                    self._raise_error_locked()
+                room = self.max_pending - len(self._pending) - self._in_flight
+                part = batch[start : start + room]
+                start += len(part)
+                self._pending.extend(part)
+                self._accepted += len(part)
+                if self._oldest_at is None:
+                    self._oldest_at = time.monotonic()
+                self.peak_pending = max(self.peak_pending, len(self._pending) + self._in_flight)
+                if len(self._pending) >= self.batch_size:
+                    self._wake.notify()
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Return once every point put so far is in the store (visible to readers)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._lock:
+            target = self._accepted
+            self._flush_target = max(self._flush_target, target)
+            self._wake.notify()
+            while self._done < target:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise SinkError(f"flush timed out with {target - self._done} points unwritten")
+                if not self._thread.is_alive():
+                    raise SinkError("the metric sink's writer thread has stopped")
+                self._room.wait(remaining if remaining is not None else 1.0)
+            self._raise_error_locked()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            with self._lock:
+                self._closed = True
+                self._wake.notify()
+            self._thread.join(timeout=30)
+            _live_sinks.discard(self)
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending) + self._in_flight
+
+    def __enter__(self) -> MetricSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writer thread -------------------------------------------------------------------
+
+    def _raise_error_locked(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise SinkError(f"a metric batch could not be written: {error}") from error
+
+    def _due_locked(self) -> bool:
+        if not self._pending:
+            return False
+        if len(self._pending) >= self.batch_size or self._flush_target > self._done or self._closed:
+            return True
+        return self._oldest_at is not None and time.monotonic() - self._oldest_at >= self.flush_interval_s
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._due_locked():
+                    if self._closed and not self._pending:
+                        return
+                    wait = None
+                    if self._oldest_at is not None:
+                        wait = max(0.0, self.flush_interval_s - (time.monotonic() - self._oldest_at))
+                    self._wake.wait(wait)
+                size = min(len(self._pending), self.max_batch)
+                batch = [self._pending.popleft() for _ in range(size)]
+                self._in_flight = size
+                self._oldest_at = time.monotonic() if self._pending else None
+            try:
+                self._write(batch)
+            except BaseException as exc:
+                with self._lock:
+                    self._error = exc
+            with self._lock:
+                self._in_flight = 0
+                self._done += size
+                self.batches_written += 1
+                self._room.notify_all()
+
+
+_live_sinks: weakref.WeakSet[MetricSink] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_sinks() -> None:
+    for sink in list(_live_sinks):
+        try:
+            sink.close()
+        except Exception:
+            pass

@@ -1,0 +1,119 @@
+"""The hot path: write a batch of metric points and their summaries in one transaction."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from tracking.entities import MetricPoint
+
+_SUMMARY_UPSERT = """
+INSERT INTO metric_summaries AS s (run_id, key, last_value, last_step, last_timestamp,
+                                   min_value, min_step, max_value, max_step)
+VALUES ({ph})
+ON CONFLICT (run_id, key) DO UPDATE SET
+  last_value = CASE WHEN excluded.last_step > s.last_step THEN excluded.last_value ELSE s.last_value END,
+  last_timestamp = CASE WHEN excluded.last_step > s.last_step
+                        THEN excluded.last_timestamp ELSE s.last_timestamp END,
+  last_step = CASE WHEN excluded.last_step > s.last_step THEN excluded.last_step ELSE s.last_step END,
+  min_step = CASE WHEN excluded.min_value IS NOT NULL
+                   AND (s.min_value IS NULL OR excluded.min_value < s.min_value)
+                  THEN excluded.min_step ELSE s.min_step END,
+  min_value = CASE WHEN excluded.min_value IS NOT NULL
+                    AND (s.min_value IS NULL OR excluded.min_value < s.min_value)
+                   THEN excluded.min_value ELSE s.min_value END,
+  max_step = CASE WHEN excluded.max_value IS NOT NULL
+                   AND (s.max_value IS NULL OR excluded.max_value > s.max_value)
+                  THEN excluded.max_step ELSE s.max_step END,
+  max_value = CASE WHEN excluded.max_value IS NOT NULL
+                    AND (s.max_value IS NULL OR excluded.max_value > s.max_value)
+                   THEN excluded.max_value ELSE s.max_value END
+"""
+
+_SUMMARY_SQLITE = _SUMMARY_UPSERT.format(ph=", ".join("?" * 9))
+_SUMMARY_PG = _SUMMARY_UPSERT.format(ph=", ".join(["%s"] * 9))
+_INSERT_SQLITE = "INSERT OR IGNORE INTO metrics (run_id, key, step, value, timestamp) VALUES (?, ?, ?, ?, ?)"
+
+
+def _stored(value: float) -> float | None:
+    # SQLite cannot hold NaN (it becomes NULL anyway); do the same on PostgreSQL so both
+    # stores read back identically.
+    return None if math.isnan(value) else value
+
+
+def summarise(points: Sequence[MetricPoint]) -> list[tuple]:
+    """One summary row per (run, key) in ``points``: last by step, min and max ignoring NaN."""
+    acc: dict[tuple[str, str], list] = {}
+    for p in points:
+        row = acc.get((p.run_id, p.key))
+        v = _stored(p.value)
+        if row is None:
+            acc[(p.run_id, p.key)] = [p.run_id, p.key, v, p.step, p.timestamp, v, p.step, v, p.step]
+            continue
+        if p.step > row[3]:
+            row[2], row[3], row[4] = v, p.step, p.timestamp
+        if v is not None:
+            if row[5] is None or v < row[5]:
+                row[5], row[6] = v, p.step
+            if row[7] is None or v > row[7]:
+                row[7], row[8] = v, p.step
+    return [tuple(r) for r in acc.values()]
+
+
+def write_points(conn: Connection, points: Sequence[MetricPoint]) -> None:
+    """Insert ``points`` (a point already stored at its step is kept) and update summaries.
+
+    Runs inside the caller's transaction; idempotent, so a retried batch never duplicates.
+    """
+    if not points:
+        return
+    summaries = summarise(points)
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite":
+        cur = raw.cursor()
+        # MetricPoint's field order is the column order, and sqlite binds NaN as NULL.
+        cur.executemany(_INSERT_SQLITE, points)
+        cur.executemany(_SUMMARY_SQLITE, summaries)
+        cur.close()
+        return
+    _write_points_postgres(raw, points)
+    with raw.cursor() as cur:
+        cur.executemany(_SUMMARY_PG, summaries)
+
+
+def _write_points_postgres(raw, points: Sequence[MetricPoint]) -> None:  # type: ignore[no-untyped-def]
+    # COPY into a per-transaction staging table is several times faster than executemany;
+    # the final INSERT ... ON CONFLICT keeps retried points from duplicating.
+    with raw.cursor() as cur:
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS metrics_staging "
+            "(run_id text, key text, step bigint, value double precision, timestamp bigint) "
+            "ON COMMIT DELETE ROWS"
+        )
+        with cur.copy(
+            "COPY metrics_staging (run_id, key, step, value, timestamp) FROM STDIN"
+        ) as copy:
+            copy.write(_copy_text(points))
+        cur.execute(
+            "INSERT INTO metrics (run_id, key, step, value, timestamp) "
+            "SELECT DISTINCT ON (run_id, key, step) run_id, key, step, value, timestamp "
+            "FROM metrics_staging ON CONFLICT DO NOTHING"
+        )
+
+
+def _copy_text(points: Sequence[MetricPoint]) -> str:
+    buf = io.StringIO()
+    write = buf.write
+    for p in points:
+        value = "\\N" if math.isnan(p.value) else repr(p.value)
+        write(f"{_copy_escape(p.run_id)}\t{_copy_escape(p.key)}\t{p.step}\t{value}\t{p.timestamp}\n")
+    return buf.getvalue()
+
+
+def _copy_escape(text: str) -> str:
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text

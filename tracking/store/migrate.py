@@ -1,0 +1,77 @@
+"""Schema versioning: create a new database, refuse one older or newer than the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect
+
+from tracking.errors import SchemaVersionError
+from tracking.store.engine import write_transaction
+from tracking.uri import mask_password
+
+_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _config(conn: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.set_main_option("version_locations", str(_MIGRATIONS / "versions"))
+    if conn is not None:
+        cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _lock(conn: Connection) -> None:
+    # Serialise concurrent first connects: SQLite already holds BEGIN IMMEDIATE; PostgreSQL
+    # takes a transaction-scoped advisory lock.
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the database to the code's schema (``sweeps db upgrade``)."""
+    with write_transaction(engine) as conn:
+        _lock(conn)
+        command.upgrade(_config(conn), "head")
+
+
+def ensure_schema(engine: Engine, *, upgrade_old: bool = False) -> None:
+    """Create the schema in an empty database; check the version of an existing one."""
+    head = head_revision()
+    with engine.connect() as conn:
+        current = current_revision(conn)
+        has_tables = bool(inspect(conn).get_table_names())
+    if current == head:
+        return
+    where = mask_password(str(engine.url))
+    if current is None and has_tables and not upgrade_old:
+        raise SchemaVersionError(
+            f"database {where} holds tables but no schema version; it is not a Sweeps store"
+        )
+    known = {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
+    if current is not None and current not in known:
+        raise SchemaVersionError(
+            f"database {where} has schema {current}, newer than this code ({head}); "
+            "upgrade the sweeps package (pip install -U sweeps)"
+        )
+    if current is not None and not upgrade_old:
+        raise SchemaVersionError(
+            f"database {where} has schema {current}, older than this code ({head}); "
+            f"back it up, then run: sweeps db upgrade --store '{where}'"
+        )
+    upgrade(engine)

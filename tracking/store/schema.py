@@ -1,0 +1,175 @@
+"""Table definitions of the tracking store (SQLAlchemy Core); migrations create them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+SCHEMA_VERSION = "0001"
+
+metadata = MetaData()
+
+KEY_LEN = 250
+RUN_ID_LEN = 32
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(KEY_LEN), nullable=False, unique=True),
+    Column("artifact_location", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(RUN_ID_LEN), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(KEY_LEN), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("parent_run_id", String(RUN_ID_LEN), nullable=True),
+    Column("artifact_uri", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("user", String(KEY_LEN), nullable=True),
+    Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+    Index("ix_runs_parent", "parent_run_id"),
+    Index("ix_runs_experiment_status", "experiment_id", "status"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", String(RUN_ID_LEN), nullable=False),
+    Column("key", String(KEY_LEN), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+    Index("ix_params_key_value", "key", "value"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_id", String(RUN_ID_LEN), nullable=False),
+    Column("key", String(KEY_LEN), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+    Index("ix_tags_key_value", "key", "value"),
+)
+
+# One row per point. NaN is stored as NULL (SQLite cannot hold a NaN REAL); values are
+# always numeric, so NULL is unambiguous. No foreign key: the sink validates runs up
+# front and a per-row FK check would halve ingestion speed.
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_id", String(RUN_ID_LEN), nullable=False),
+    Column("key", String(KEY_LEN), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("value", Float(precision=53), nullable=True),
+    Column("timestamp", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "key", "step"),
+)
+
+# Per-(run, key) summary maintained in the transaction that inserts the points, so that
+# ranking and search read one row per run and never scan the history.
+metric_summaries = Table(
+    "metric_summaries",
+    metadata,
+    Column("run_id", String(RUN_ID_LEN), nullable=False),
+    Column("key", String(KEY_LEN), nullable=False),
+    Column("last_value", Float(precision=53), nullable=True),
+    Column("last_step", BigInteger, nullable=False),
+    Column("last_timestamp", BigInteger, nullable=False),
+    Column("min_value", Float(precision=53), nullable=True),
+    Column("min_step", BigInteger, nullable=False),
+    Column("max_value", Float(precision=53), nullable=True),
+    Column("max_step", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+    Index("ix_metric_summaries_key_last", "key", "last_value"),
+)
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("name", String(KEY_LEN), primary_key=True),
+    Column("description", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    # Bumped under a row lock to hand out version numbers without races.
+    Column("next_version", Integer, nullable=False, default=1),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column("name", String(KEY_LEN), ForeignKey("registered_models.name"), nullable=False),
+    Column("key", String(KEY_LEN), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("name", "key"),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("name", String(KEY_LEN), ForeignKey("registered_models.name"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("run_id", String(RUN_ID_LEN), nullable=True),
+    Column("source", Text, nullable=False),
+    Column("stage", String(16), nullable=False, default="None"),
+    Column("description", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("name", "version"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("name", String(KEY_LEN), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("key", String(KEY_LEN), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("name", "version", "key"),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("name", String(KEY_LEN), nullable=False),
+    Column("alias", String(KEY_LEN), nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("name", "alias"),
+)
+
+registry_audit_log = Table(
+    "registry_audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(KEY_LEN), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("action", String(32), nullable=False),  # alias | stage | promote | register | delete
+    Column("subject", String(KEY_LEN), nullable=True),  # alias name, or "stage"
+    Column("from_value", Text, nullable=True),
+    Column("to_value", Text, nullable=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(KEY_LEN), nullable=False),
+    Column("reason", Text, nullable=True),
+    Index("ix_registry_audit_name_at", "name", "at"),
+)
+
+UniqueConstraint  # re-exported for migrations that add constraints later

@@ -1,0 +1,363 @@
+"""The SQL store: experiments, runs, params, tags and metric reads over one SQLAlchemy engine.
+
+Thread-safe; every method is one transaction; returned records are frozen.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tracking.entities import Experiment, Metric, MetricPoint, MetricSummary, Run, RunStatus
+from tracking.errors import ExperimentNotFound, ParamConflict, RunNotFound
+from tracking.store import schema as t
+from tracking.store.engine import make_engine, read_connection, with_retries
+from tracking.store.metric_writer import write_points
+from tracking.store.migrate import ensure_schema
+from tracking.uri import mask_password, resolve_store_uri
+
+# Stay well below SQLite's 32,766 and PostgreSQL's 65,535 bind-parameter limits.
+CHUNK = 500
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqlStore:
+    """Persistence for the tracking client; knows SQL, not the client's conveniences."""
+
+    def __init__(self, uri: str | None = None, *, upgrade: bool = False) -> None:
+        self.uri = resolve_store_uri(uri)
+        self.engine: Engine = make_engine(self.uri)
+        ensure_schema(self.engine, upgrade_old=upgrade)
+
+    def __repr__(self) -> str:
+        return f"SqlStore({mask_password(self.uri)!r})"
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- experiments -------------------------------------------------------------------
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        with read_connection(self.engine) as conn:
+            row = conn.execute(select(t.experiments).where(t.experiments.c.name == name)).first()
+        return _experiment(row) if row else None
+
+    def get_experiment(self, experiment_id: int) -> Experiment:
+        with read_connection(self.engine) as conn:
+            row = conn.execute(
+                select(t.experiments).where(t.experiments.c.experiment_id == experiment_id)
+            ).first()
+        if row is None:
+            raise ExperimentNotFound(f"no experiment with id {experiment_id}")
+        return _experiment(row)
+
+    def list_experiments(self) -> list[Experiment]:
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(select(t.experiments).order_by(t.experiments.c.experiment_id))
+            return [_experiment(r) for r in rows]
+
+    def get_or_create_experiment(self, name: str, artifact_root: str) -> Experiment:
+        existing = self.get_experiment_by_name(name)
+        if existing is not None:
+            return existing
+
+        def create(conn: Connection) -> None:
+            found = conn.execute(
+                select(t.experiments.c.experiment_id).where(t.experiments.c.name == name)
+            ).first()
+            if found:
+                return
+            new_id = conn.execute(
+                insert(t.experiments).values(name=name, artifact_location="", created_at=now_ms())
+            ).inserted_primary_key[0]
+            conn.execute(
+                update(t.experiments)
+                .where(t.experiments.c.experiment_id == new_id)
+                .values(artifact_location=f"{artifact_root}/{new_id}")
+            )
+
+        try:
+            with_retries(self.engine, create)
+        except IntegrityError:
+            pass  # another process created it between our check and insert
+        created = self.get_experiment_by_name(name)
+        assert created is not None
+        return created
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment: Experiment,
+        *,
+        name: str | None,
+        parent_run_id: str | None,
+        tags: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+        user: str | None,
+        run_id: str | None = None,
+    ) -> Run:
+        run_id = run_id or uuid.uuid4().hex
+        start = now_ms()
+        row = {
+            "run_id": run_id,
+            "experiment_id": experiment.experiment_id,
+            "name": name or f"run-{run_id[:8]}",
+            "status": RunStatus.RUNNING.value,
+            "start_time": start,
+            "end_time": None,
+            "parent_run_id": parent_run_id,
+            "artifact_uri": f"{experiment.artifact_location}/{run_id}/artifacts",
+            "error": None,
+            "user": user,
+        }
+
+        def create(conn: Connection) -> None:
+            if parent_run_id is not None:
+                _require_run(conn, parent_run_id)
+            conn.execute(insert(t.runs).values(**row))
+            _insert_pairs(conn, t.tags, run_id, tags)
+            _insert_pairs(conn, t.params, run_id, params or {})
+
+        with_retries(self.engine, create)
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        runs = self.get_runs([run_id])
+        if not runs:
+            raise RunNotFound(f"no run with id {run_id!r}")
+        return runs[0]
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """The runs with these ids, in the given order (unknown ids are skipped)."""
+        found: dict[str, Run] = {}
+        with read_connection(self.engine) as conn:
+            for part in chunks(list(run_ids)):
+                rows = conn.execute(select(t.runs).where(t.runs.c.run_id.in_(part))).all()
+                params = _pairs(conn, t.params, part)
+                tags = _pairs(conn, t.tags, part)
+                summaries = _summaries(conn, part)
+                for r in rows:
+                    found[r.run_id] = _run(
+                        r, params.get(r.run_id, {}), tags.get(r.run_id, {}),
+                        summaries.get(r.run_id, {}),
+                    )
+        return [found[i] for i in run_ids if i in found]
+
+    def child_runs(self, parent_run_id: str) -> list[Run]:
+        with read_connection(self.engine) as conn:
+            ids = conn.execute(
+                select(t.runs.c.run_id)
+                .where(t.runs.c.parent_run_id == parent_run_id)
+                .order_by(t.runs.c.start_time, t.runs.c.run_id)
+            ).scalars().all()
+        return self.get_runs(ids)
+
+    def run_status(self, run_id: str) -> RunStatus:
+        with read_connection(self.engine) as conn:
+            status = conn.execute(
+                select(t.runs.c.status).where(t.runs.c.run_id == run_id)
+            ).scalar_one_or_none()
+        if status is None:
+            raise RunNotFound(f"no run with id {run_id!r}")
+        return RunStatus(status)
+
+    def end_run(self, run_id: str, status: RunStatus, error: str | None = None) -> None:
+        def end(conn: Connection) -> None:
+            _require_run(conn, run_id)
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.run_id == run_id)
+                .values(status=status.value, end_time=now_ms(), error=error)
+            )
+
+        with_retries(self.engine, end)
+
+    def set_run_status(self, run_id: str, status: RunStatus) -> None:
+        """Change the status without touching end time (e.g. a resumed sweep back to RUNNING)."""
+        def change(conn: Connection) -> None:
+            _require_run(conn, run_id)
+            end = None if status is RunStatus.RUNNING else now_ms()
+            conn.execute(
+                update(t.runs).where(t.runs.c.run_id == run_id).values(status=status.value, end_time=end)
+            )
+
+        with_retries(self.engine, change)
+
+    # -- params and tags -----------------------------------------------------------------
+
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
+        """Params are immutable: the same value again is a no-op, a different one an error."""
+        if not params:
+            return
+
+        def log(conn: Connection) -> None:
+            _require_active(conn, run_id)
+            existing = _pairs(conn, t.params, [run_id]).get(run_id, {})
+            for key, value in params.items():
+                if key in existing and existing[key] != value:
+                    raise ParamConflict(
+                        f"param {key!r} of run {run_id} is already {existing[key]!r}; "
+                        f"cannot change it to {value!r} (params are immutable)"
+                    )
+            _insert_pairs(conn, t.params, run_id, {k: v for k, v in params.items() if k not in existing})
+
+        with_retries(self.engine, log)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        if not tags:
+            return
+
+        def set_(conn: Connection) -> None:
+            _require_run(conn, run_id)
+            conn.execute(
+                t.tags.delete().where(and_(t.tags.c.run_id == run_id, t.tags.c.key.in_(list(tags))))
+            )
+            _insert_pairs(conn, t.tags, run_id, tags)
+
+        with_retries(self.engine, set_)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with_retries(
+            self.engine,
+            lambda conn: conn.execute(
+                t.tags.delete().where(and_(t.tags.c.run_id == run_id, t.tags.c.key == key))
+            ),
+        )
+
+    # -- metrics -------------------------------------------------------------------------
+
+    def write_metric_points(self, points: Sequence[MetricPoint]) -> None:
+        """One transaction for the whole batch; safe to retry."""
+        with_retries(self.engine, lambda conn: write_points(conn, points))
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        m = t.metrics.c
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(
+                select(m.key, m.value, m.step, m.timestamp)
+                .where(and_(m.run_id == run_id, m.key == key))
+                .order_by(m.step)
+            ).all()
+        return [Metric(r.key, _value(r.value), r.step, r.timestamp) for r in rows]
+
+    def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
+        """Histories of several runs and keys at once: ``{run_id: {key: [Metric...]}}``."""
+        m = t.metrics.c
+        out: dict[str, dict[str, list[Metric]]] = {}
+        with read_connection(self.engine) as conn:
+            for part in chunks(list(run_ids)):
+                rows = conn.execute(
+                    select(m.run_id, m.key, m.value, m.step, m.timestamp)
+                    .where(and_(m.run_id.in_(part), m.key.in_(list(keys))))
+                    .order_by(m.run_id, m.key, m.step)
+                )
+                for r in rows:
+                    out.setdefault(r.run_id, {}).setdefault(r.key, []).append(
+                        Metric(r.key, _value(r.value), r.step, r.timestamp)
+                    )
+        return out
+
+    def next_steps(self, run_id: str, keys: Iterable[str]) -> dict[str, int]:
+        """The step after the last stored one for each key (0 for a new key)."""
+        s = t.metric_summaries.c
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(
+                select(s.key, s.last_step).where(and_(s.run_id == run_id, s.key.in_(list(keys))))
+            ).all()
+        last = {r.key: r.last_step for r in rows}
+        return {k: last[k] + 1 if k in last else 0 for k in keys}
+
+    def count_runs(self, experiment_id: int | None = None) -> int:
+        stmt = select(func.count()).select_from(t.runs)
+        if experiment_id is not None:
+            stmt = stmt.where(t.runs.c.experiment_id == experiment_id)
+        with read_connection(self.engine) as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+
+# -- row helpers -------------------------------------------------------------------------
+
+
+def _value(v: float | None) -> float:
+    return math.nan if v is None else float(v)
+
+
+def _experiment(row) -> Experiment:  # type: ignore[no-untyped-def]
+    return Experiment(row.experiment_id, row.name, row.artifact_location, row.created_at)
+
+
+def _run(row, params: dict, tags: dict, summaries: dict) -> Run:  # type: ignore[no-untyped-def]
+    return Run(
+        run_id=row.run_id,
+        experiment_id=row.experiment_id,
+        name=row.name,
+        status=RunStatus(row.status),
+        start_time=row.start_time,
+        end_time=row.end_time,
+        parent_run_id=row.parent_run_id,
+        artifact_uri=row.artifact_uri,
+        error=row.error,
+        user=row.user,
+        params=params,
+        tags=tags,
+        metrics=summaries,
+    )
+
+
+def _pairs(conn: Connection, table, run_ids: Sequence[str]) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    out: dict[str, dict[str, str]] = {}
+    for r in conn.execute(select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(run_ids))):
+        out.setdefault(r.run_id, {})[r.key] = r.value
+    return out
+
+
+def _summaries(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, MetricSummary]]:
+    out: dict[str, dict[str, MetricSummary]] = {}
+    for r in conn.execute(select(t.metric_summaries).where(t.metric_summaries.c.run_id.in_(run_ids))):
+        out.setdefault(r.run_id, {})[r.key] = MetricSummary(
+            key=r.key,
+            last=_value(r.last_value),
+            last_step=r.last_step,
+            last_timestamp=r.last_timestamp,
+            min=_value(r.min_value),
+            min_step=r.min_step,
+            max=_value(r.max_value),
+            max_step=r.max_step,
+        )
+    return out
+
+
+def _insert_pairs(conn: Connection, table, run_id: str, pairs: Mapping[str, str]) -> None:  # type: ignore[no-untyped-def]
+    if pairs:
+        conn.execute(insert(table), [{"run_id": run_id, "key": k, "value": v} for k, v in pairs.items()])
+
+
+def _require_run(conn: Connection, run_id: str) -> str:
+    status = conn.execute(select(t.runs.c.status).where(t.runs.c.run_id == run_id)).scalar_one_or_none()
+    if status is None:
+        raise RunNotFound(f"no run with id {run_id!r}")
+    return status
+
+
+def _require_active(conn: Connection, run_id: str) -> None:
+    status = _require_run(conn, run_id)
+    if status != RunStatus.RUNNING.value:
+        raise RunNotFound(f"run {run_id} is {status}; a finished run cannot be written to")
