@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import StaticPool
 
 from tracking.errors import StoreUnavailable
 from tracking.uri import is_sqlite, mask_password
@@ -33,9 +33,11 @@ def _sqlite_engine(uri: str) -> Engine:
     engine = create_engine(
         uri,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-        # A file database needs no pool of its own; NullPool avoids sharing a connection
-        # across forked processes. In-memory needs one connection kept alive.
-        poolclass=None if in_memory else NullPool,
+        # Pooled: opening a connection and setting its pragmas costs more than a whole
+        # batch insert. Processes never inherit the pool (Ray and our tests spawn).
+        # In-memory: one connection shared by every thread (the sink's writer included),
+        # or each thread would see its own empty database.
+        **({"poolclass": StaticPool} if in_memory else {"pool_size": 8, "max_overflow": 16}),
     )
 
     @event.listens_for(engine, "connect")
