@@ -39,6 +39,11 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens, ending with one ``eof`` token; raise FilterError if bad."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # A lone surrogate would only fail later, inside the database driver.
+        raise FilterError("invalid character (lone surrogate)", text, exc.start) from None
     tokens: list[Token] = []
     pos = 0
     while True:
@@ -78,7 +83,9 @@ def _number_token(text: str, pos: int, end: int) -> Token:
     literal = text[pos:end]
     if end < len(text) and (text[end].isalnum() or text[end] in "_."):
         raise FilterError(f"malformed number {literal + text[end]!r}...", text=text, position=pos)
-    value: int | float = int(literal) if _INTEGER.fullmatch(literal) else float(literal)
+    # Integers stay exact up to 18 digits (always inside BIGINT); longer ones become floats.
+    exact = _INTEGER.fullmatch(literal) and len(literal.lstrip("+-")) <= 18
+    value: int | float = int(literal) if exact else float(literal)
     if isinstance(value, float) and math.isinf(value):
         raise FilterError(f"number {literal} is out of range", text=text, position=pos)
     return Token("number", literal, pos, value)
