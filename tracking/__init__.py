@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tracking.client import TrackingClient, connect
 from tracking.entities import Experiment, Metric, MetricPoint, MetricSummary, Run, RunStatus
 from tracking.errors import (
@@ -24,6 +26,9 @@ from tracking.errors import (
 )
 from tracking.run_handle import ActiveRun
 from tracking.sink import MetricSink, SinkError
+
+if TYPE_CHECKING:
+    from tracking.models import LoadedModel
 
 __all__ = [
     "ActiveRun",
@@ -57,7 +62,7 @@ __all__ = [
 ]
 
 
-def load_model(uri: str, client: TrackingClient | None = None):  # type: ignore[no-untyped-def]
+def load_model(uri: str, client: TrackingClient | None = None) -> LoadedModel:
     """Load a model from ``runs:/``, ``models:/name/version``, ``models:/name@alias`` or ``models:/name/stage``."""
     from tracking.models import load_model as _load
 

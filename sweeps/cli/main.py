@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; exit codes: 0 ok, 1 failure, 2 bad usage or config, 3 champion kept."""
     _register()
     try:
-        cli.main(args=argv, prog_name="sweeps", standalone_mode=False)
+        # Without standalone mode, click returns the code a command gave to ctx.exit(n).
+        returned = cli.main(args=argv, prog_name="sweeps", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exc:
         return int(exc.code or 0)
-    return 0
+    return returned if isinstance(returned, int) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,195 @@
+"""``sweeps models``: list, inspect, alias, stage and promote registered models; promote gates CI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+import tracking
+from tracking.errors import InvalidURI, TrackingError
+from tracking.registry import ModelRegistry, PromotionDecision, Stage, check_alias
+from tracking.uri import mask_password
+
+EXIT_CHAMPION_KEPT = 3
+
+_store_option = click.option(
+    "--store", metavar="URI", default=None,
+    help="Tracking store URI (default: $SWEEPS_STORE, then sqlite:///sweeps.db).",
+)
+_reason_option = click.option("--reason", default=None, help="Why; kept in the audit log.")
+_user_option = click.option("--user", default=None, help="Who, for the audit log (default: $SWEEPS_USER, then login).")
+
+
+@contextmanager
+def _registry(store: str | None) -> Iterator[ModelRegistry]:
+    """The registry of ``store``; tracking errors become a one-line message and exit status 1."""
+    try:
+        client = tracking.connect(store)
+    except InvalidURI as exc:
+        raise click.UsageError(mask_password(str(exc))) from exc
+    except (TrackingError, SQLAlchemyError) as exc:
+        raise click.ClickException(f"cannot open the store: {mask_password(str(exc))}") from exc
+    try:
+        yield client.registry
+    except (TrackingError, SQLAlchemyError) as exc:
+        raise click.ClickException(mask_password(str(exc))) from exc
+    finally:
+        client.close()
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], echo: Callable[[str], None]) -> None:
+    cells = [[str(c) for c in headers], *[["" if c is None else str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@click.group()
+def models() -> None:
+    """Registered models: versions, aliases, stages, audit log and promotion."""
+
+
+@models.command("list")
+@_store_option
+def list_models(store: str | None) -> None:
+    """List registered models with their latest version and aliases."""
+    with _registry(store) as registry:
+        found = registry.list_registered_models()
+    if not found:
+        click.echo("no registered models")
+        return
+    rows = [
+        (
+            m.name,
+            m.latest_version or "-",
+            " ".join(f"@{a}=v{v}" for a, v in m.aliases.items()) or "-",
+            _when(m.updated_at),
+            m.description or "",
+        )
+        for m in found
+    ]
+    _table(("NAME", "LATEST", "ALIASES", "UPDATED (UTC)", "DESCRIPTION"), rows, click.echo)
+
+
+@models.command("show")
+@click.argument("name")
+@_store_option
+def show(name: str, store: str | None) -> None:
+    """Show a model's versions (stage, aliases, source run) and its audit log."""
+    with _registry(store) as registry:
+        model = registry.get_registered_model(name)
+        versions = registry.list_model_versions(name)
+        log = registry.audit_log(name)
+    click.echo(f"model {model.name}" + (f": {model.description}" if model.description else ""))
+    for key, value in sorted(model.tags.items()):
+        click.echo(f"  tag {key} = {value}")
+    click.echo("")
+    click.echo("versions:")
+    if versions:
+        rows = [
+            (f"v{v.version}", v.stage.value, " ".join(f"@{a}" for a in v.aliases) or "-", v.run_id or "-",
+             v.source, _when(v.created_at))
+            for v in versions
+        ]
+        _table(("VERSION", "STAGE", "ALIASES", "RUN", "SOURCE", "CREATED (UTC)"), rows, click.echo)
+    else:
+        click.echo("  none")
+    click.echo("")
+    click.echo("audit log:")
+    rows = [
+        (_when(e.at), e.actor, f"{e.action} {e.subject}" if e.subject and e.subject != e.action else e.action,
+         f"v{e.version}" if e.version is not None else "-", e.from_value or "-", e.to_value or "-", e.reason or "")
+        for e in log
+    ]
+    _table(("WHEN (UTC)", "WHO", "WHAT", "VERSION", "FROM", "TO", "WHY"), rows, click.echo)
+
+
+@models.command("alias")
+@click.argument("name")
+@click.argument("alias")
+@click.argument("version", type=click.IntRange(min=1))
+@_reason_option
+@_user_option
+@_store_option
+def alias(name: str, alias: str, version: int, reason: str | None, user: str | None, store: str | None) -> None:
+    """Point ALIAS (e.g. challenger) of model NAME at VERSION."""
+    try:
+        check_alias(alias)
+    except TrackingError as exc:
+        raise click.BadParameter(str(exc), param_hint="ALIAS") from exc
+    with _registry(store) as registry:
+        before = registry.get_registered_model(name).aliases.get(alias)
+        registry.set_alias(name, alias, version, reason=reason, actor=user)
+    moved = f" (moved from v{before})" if before is not None and before != version else ""
+    click.echo(f"{name}@{alias} -> v{version}{moved}")
+
+
+@models.command("stage")
+@click.argument("name")
+@click.argument("version", type=click.IntRange(min=1))
+@click.argument("stage", type=click.Choice([s.value for s in Stage], case_sensitive=False))
+@click.option("--archive-existing", is_flag=True, help="Archive the other versions in that stage.")
+@_reason_option
+@_user_option
+@_store_option
+def stage(
+    name: str, version: int, stage: str, archive_existing: bool, reason: str | None, user: str | None,
+    store: str | None,
+) -> None:
+    """Move VERSION of model NAME to STAGE (None, Staging, Production, Archived)."""
+    target = Stage.parse(stage)
+    with _registry(store) as registry:
+        others = [v.version for v in registry.list_model_versions(name, target) if v.version != version]
+        registry.transition_stage(name, version, target, archive_existing=archive_existing, reason=reason, actor=user)
+    click.echo(f"{name} v{version} -> {target.value}")
+    if archive_existing and others:
+        click.echo("archived: " + ", ".join(f"v{v}" for v in others))
+
+
+@models.command("promote")
+@click.argument("name")
+@click.option("--metric", required=True, help="Metric to compare, as logged by the versions' runs.")
+@click.option("--goal", required=True, type=click.Choice(["maximize", "minimize"], case_sensitive=False))
+@click.option("--min-delta", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="How much better the challenger must be.")
+@_reason_option
+@_user_option
+@_store_option
+def promote(
+    name: str, metric: str, goal: str, min_delta: float, reason: str | None,
+    user: str | None, store: str | None,
+) -> None:
+    """Make @challenger the @champion of NAME if it wins on METRIC.
+
+    Exit status 0 when promoted, 3 when the champion stays, 1 on error: a CI job can gate on it.
+    """
+    with _registry(store) as registry:
+        decision = registry.promote(name, metric, goal.lower(), min_delta, reason=reason, actor=user)
+    _print_decision(decision)
+    if not decision.promoted:
+        # SystemExit rather than ctx.exit: click hands ctx.exit's code back as a return value
+        # in non-standalone mode, where sweeps.cli.main would drop it.
+        raise SystemExit(EXIT_CHAMPION_KEPT)
+
+
+def _print_decision(d: PromotionDecision) -> None:
+    def value(v: float | None) -> str:
+        return "-" if v is None else f"{v:.6g}"
+
+    if d.promoted:
+        was = f" (was v{d.champion_before})" if d.champion_before is not None else ""
+        click.echo(f"promoted: {d.name}@champion is now v{d.champion_after}{was}")
+    else:
+        click.echo(f"kept: {d.name}@champion stays v{d.champion_after}")
+    champion = f"v{d.champion_before}" if d.champion_before is not None else "none"
+    click.echo(f"  {d.metric} ({d.goal}): challenger v{d.challenger_version} = {value(d.challenger_value)}, "
+               f"champion {champion} = {value(d.champion_value)}, min_delta {d.min_delta:g}")
+    click.echo(f"  reason: {d.reason}")
