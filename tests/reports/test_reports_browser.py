@@ -1,0 +1,137 @@
+"""The report in headless Chromium: it loads cleanly, offline, sorts, and never runs a payload."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from synthetic import XSS, SweepSet
+
+import reports
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _unavailable(reason: str) -> None:
+    # Locally a missing browser skips; in CI the browser checks are part of "done".
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"browser tests must run in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _unavailable(f"playwright is not installed: {exc}")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class Visit:
+    """A page opened on a report, recording console errors and every request it tried."""
+
+    def __init__(self, browser, path: Path) -> None:  # type: ignore[no-untyped-def]
+        self.errors: list[str] = []
+        self.external: list[str] = []
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.context.route("**/*", self._route)
+        self.page.goto(path.as_uri())
+        self.page.wait_for_selector("body[data-ready]")
+
+    def _route(self, route, request) -> None:  # type: ignore[no-untyped-def]
+        if request.url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            self.external.append(request.url)
+            route.abort()
+
+    def column(self, index: int) -> list[str]:
+        return self.page.eval_on_selector_all(
+            "#leaderboard-table tbody tr", f"rows => rows.map(r => r.cells[{index}].getAttribute('data-sort'))"
+        )
+
+
+@pytest.fixture(scope="module")
+def report_path(sweeps: SweepSet, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import tracking
+
+    with tracking.connect(sweeps.uri, artifacts=sweeps.artifacts) as client:
+        return reports.build_report(client, sweeps.xss.sweep_id, tmp_path_factory.mktemp("browser") / "report.html")
+
+
+@pytest.fixture
+def visit(browser, report_path: Path) -> Iterator[Visit]:  # type: ignore[no-untyped-def]
+    opened = Visit(browser, report_path)
+    try:
+        yield opened
+    finally:
+        opened.context.close()
+
+
+def test_loads_offline_without_errors(visit: Visit) -> None:
+    assert visit.errors == []
+    assert visit.external == []
+    for section_id, title in reports.SECTIONS:
+        section = visit.page.locator(f"section#{section_id}")
+        assert section.count() == 1 and title in section.locator("h2").inner_text()
+
+
+def test_every_image_is_decoded(visit: Visit) -> None:
+    sizes = visit.page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.complete, i.naturalWidth])")
+    assert len(sizes) >= 5
+    assert all(complete and width > 0 for complete, width in sizes), sizes
+
+
+def test_column_header_sorts_the_leaderboard(visit: Visit) -> None:
+    header = visit.page.locator("#leaderboard-table thead th", has_text="trial")
+    header.click()
+    ascending = [int(v) for v in visit.column(1)]
+    assert ascending == sorted(ascending) and header.get_attribute("aria-sort") == "ascending"
+    header.click()
+    assert [int(v) for v in visit.column(1)] == sorted(ascending, reverse=True)
+    visit.page.locator("#leaderboard-table thead th", has_text="rank").click()
+    ranks = visit.column(0)
+    filled = [int(v) for v in ranks if v is not None]
+    assert filled == sorted(filled) and ranks[: len(filled)] == [str(v) for v in filled]  # unranked stay last
+    assert visit.errors == []
+
+
+def test_payload_shows_as_text_and_never_runs(visit: Visit) -> None:
+    assert visit.page.evaluate("typeof window.__xss") == "undefined"
+    assert visit.page.get_by_text(XSS, exact=True).count() >= 1
+    visit.page.locator("details.error summary").first.click()  # opening an error must not run it either
+    visit.page.locator("button[data-toggle-all='close']").click()
+    visit.page.locator("button[data-toggle-all='open']").click()
+    assert visit.page.evaluate("typeof window.__xss") == "undefined"
+    assert visit.errors == [] and visit.external == []
+
+
+def test_screenshot(visit: Visit) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    visit.page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    visit.page.locator("section#leaderboard").screenshot(path=str(ARTIFACTS / "report-leaderboard.png"))
+    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
