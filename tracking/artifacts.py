@@ -32,7 +32,7 @@ def safe_name(name: str) -> str:
     if any(part == ".." for part in parts):
         raise InvalidArtifactPath(f"artifact name {name!r} would escape the run's artifact folder")
     normalised = posixpath.normpath(name)
-    if normalised in (".", "") or normalised.startswith(".."):
+    if normalised in (".", "", "..") or normalised.startswith("../"):
         raise InvalidArtifactPath(f"artifact name {name!r} does not name a file inside the run")
     return normalised
 
@@ -53,11 +53,18 @@ class ArtifactStore:
             raise FileNotFoundError(f"artifact source {source} does not exist")
         if source.is_dir():
             base = safe_name(name or source.name)
-            for file in sorted(p for p in source.rglob("*") if p.is_file()):
-                self.put_file(file, f"{base}/{file.relative_to(source).as_posix()}")
+            # Check every name before copying anything: a refused tree leaves no partial copy.
+            files = [
+                (file, safe_name(f"{base}/{file.relative_to(source).as_posix()}"))
+                for file in sorted(p for p in source.rglob("*") if p.is_file())
+            ]
+            for file, target_name in files:
+                self._put_checked(file, target_name)
             return base
-        target_name = safe_name(name or source.name)
-        target = self._path(target_name)
+        return self._put_checked(source, safe_name(name or source.name))
+
+    def _put_checked(self, source: Path, target_name: str) -> str:
+        target = f"{self.root}/{target_name}"
         self.fs.makedirs(posixpath.dirname(target), exist_ok=True)
         self.fs.put_file(str(source), target)
         return target_name

@@ -17,7 +17,14 @@ from tracking.run_handle import ActiveRun
 from tracking.sink import MetricSink
 from tracking.store.sql_store import SqlStore
 from tracking.uri import mask_password, resolve_artifact_root
-from tracking.validation import check_key, check_metric_value, check_step, param_text
+from tracking.validation import (
+    check_key,
+    check_metric_value,
+    check_run_name,
+    check_step,
+    check_timestamp,
+    param_text,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -125,14 +132,16 @@ class TrackingClient:
         run_id: str | None = None,
     ) -> ActiveRun:
         """Create a RUNNING run in ``experiment`` (created on first use) and return its handle."""
+        name = check_run_name(name)
+        tag_texts, param_texts = _texts("tag", tags), _texts("param", params)
         exp = self.get_or_create_experiment(experiment)
         parent_id = parent if isinstance(parent, str) or parent is None else parent.run_id
         run = self.store.create_run(
             exp,
             name=name,
             parent_run_id=parent_id,
-            tags=_texts("tag", tags),
-            params=_texts("param", params),
+            tags=tag_texts,
+            params=param_texts,
             user=self.user,
             run_id=run_id,
         )
@@ -229,15 +238,16 @@ class TrackingClient:
     ) -> list[MetricPoint]:
         """Validated points for ``run_id``, with steps assigned; raises before anything is queued."""
         self._require_writable(run_id)
-        ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
+        ts = int(time.time() * 1000) if timestamp is None else check_timestamp(next(iter(metrics), ""), timestamp)
         points = []
         for key, value in metrics.items():
             check_key("metric", key)
             number = check_metric_value(key, value)
             points.append((key, number, None if step is None else check_step(key, step)))
         with self._lock:
-            if step is None:
-                self._seed_steps_locked(run_id, [k for k, _, _ in points])
+            # Seed explicit-step keys too: a later step=None on an attached run must go past
+            # the steps already stored, not just past the ones logged through this client.
+            self._seed_steps_locked(run_id, [k for k, _, _ in points])
             out = []
             for key, number, s in points:
                 counter = (run_id, key)
@@ -255,16 +265,27 @@ class TrackingClient:
     ) -> None:
         """Log many things at once; metric points keep their own steps and timestamps."""
         self._require_writable(run_id)
-        if params:
-            self.log_params(run_id, params)
-        if tags:
-            self.set_tags(run_id, tags)
-        points = []
-        for m in metrics:
-            check_key("metric", m.key)
-            points.append(
-                MetricPoint(run_id, m.key, check_step(m.key, m.step), check_metric_value(m.key, m.value), int(m.timestamp))
+        # Check everything before writing anything: a bad point must not leave params behind.
+        points = [
+            MetricPoint(
+                run_id,
+                check_key("metric", m.key),
+                check_step(m.key, m.step),
+                check_metric_value(m.key, m.value),
+                check_timestamp(m.key, m.timestamp),
             )
+            for m in metrics
+        ]
+        param_texts, tag_texts = _texts("param", params), _texts("tag", tags)
+        if param_texts:
+            self.store.log_params(run_id, param_texts)
+        if tag_texts:
+            self.store.set_tags(run_id, tag_texts)
+        with self._lock:  # a later step=None must go past these steps
+            self._seed_steps_locked(run_id, list({p.key for p in points}))
+            for p in points:
+                counter = (run_id, p.key)
+                self._next_step[counter] = max(self._next_step[counter], p.step + 1)
         self.sink.put(points)
 
     def _seed_steps_locked(self, run_id: str, keys: list[str]) -> None:

@@ -84,6 +84,8 @@ class MetricSink:
                 self._accepted += len(part)
                 if self._oldest_at is None:
                     self._oldest_at = time.monotonic()
+                    # An idle writer sleeps with no deadline; wake it to start the flush timer.
+                    self._wake.notify()
                 self.peak_pending = max(self.peak_pending, len(self._pending) + self._in_flight)
                 if len(self._pending) >= self.batch_size:
                     self._wake.notify()

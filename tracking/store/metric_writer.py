@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from tracking.entities import MetricPoint
 
@@ -35,6 +35,15 @@ ON CONFLICT (run_id, key) DO UPDATE SET
 
 _SUMMARY_SQLITE = _SUMMARY_UPSERT.format(ph=", ".join("?" * 9))
 _SUMMARY_PG = _SUMMARY_UPSERT.format(ph=", ".join(["%s"] * 9))
+_SUMMARY_REPLACE = """
+INSERT INTO metric_summaries (run_id, key, last_value, last_step, last_timestamp,
+                              min_value, min_step, max_value, max_step)
+VALUES (:run_id, :key, :last_value, :last_step, :last_timestamp, :min_value, :min_step, :max_value, :max_step)
+ON CONFLICT (run_id, key) DO UPDATE SET
+  last_value = excluded.last_value, last_step = excluded.last_step, last_timestamp = excluded.last_timestamp,
+  min_value = excluded.min_value, min_step = excluded.min_step,
+  max_value = excluded.max_value, max_step = excluded.max_step
+"""
 _INSERT_SQLITE = "INSERT OR IGNORE INTO metrics (run_id, key, step, value, timestamp) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -70,27 +79,56 @@ def write_points(conn: Connection, points: Sequence[MetricPoint]) -> None:
     """
     if not points:
         return
-    summaries = summarise(points)
     raw = conn.connection.driver_connection
     if conn.dialect.name == "sqlite":
         cur = raw.cursor()
         # MetricPoint's field order is the column order, and sqlite binds NaN as NULL.
         cur.executemany(_INSERT_SQLITE, points)
+        inserted = cur.rowcount
+        cur.close()
+    else:
+        inserted = _write_points_postgres(raw, points)
+    if inserted != len(points):
+        # Some points were not written: their step was already stored (a retried batch, a
+        # step logged twice). Summarising the batch would count values the table does not
+        # hold, so rebuild the touched summaries from what is stored.
+        _rebuild_summaries(conn, {(p.run_id, p.key) for p in points})
+        return
+    summaries = summarise(points)
+    if conn.dialect.name == "sqlite":
+        cur = raw.cursor()
         cur.executemany(_SUMMARY_SQLITE, summaries)
         cur.close()
         return
-    _write_points_postgres(raw, points)
     with raw.cursor() as cur:
         cur.executemany(_SUMMARY_PG, summaries)
 
 
-def _write_points_postgres(raw, points: Sequence[MetricPoint]) -> None:  # type: ignore[no-untyped-def]
+def _rebuild_summaries(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
+    rows = []
+    for run_id, key in sorted(keys):
+        history = conn.execute(
+            text("SELECT step, value, timestamp FROM metrics WHERE run_id = :r AND key = :k ORDER BY step"),
+            {"r": run_id, "k": key},
+        ).all()
+        points = [
+            MetricPoint(run_id, key, step, math.nan if value is None else value, ts) for step, value, ts in history
+        ]
+        rows.extend(summarise(points))
+    names = ("run_id", "key", "last_value", "last_step", "last_timestamp", "min_value", "min_step", "max_value",
+             "max_step")
+    conn.execute(text(_SUMMARY_REPLACE), [dict(zip(names, row, strict=True)) for row in rows])
+
+
+def _write_points_postgres(raw, points: Sequence[MetricPoint]) -> int:  # type: ignore[no-untyped-def]
+    """COPY ``points`` into the metrics table; returns how many were new."""
     # COPY into a per-transaction staging table is several times faster than executemany;
-    # the final INSERT ... ON CONFLICT keeps retried points from duplicating.
+    # the final INSERT ... ON CONFLICT keeps retried points from duplicating. Within a batch
+    # the first point of a step wins, as on SQLite: ``arrival`` numbers the rows as COPY reads them.
     with raw.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS metrics_staging "
-            "(run_id text, key text, step bigint, value double precision, timestamp bigint) "
+            "(run_id text, key text, step bigint, value double precision, timestamp bigint, arrival bigserial) "
             "ON COMMIT DELETE ROWS"
         )
         with cur.copy(
@@ -100,8 +138,9 @@ def _write_points_postgres(raw, points: Sequence[MetricPoint]) -> None:  # type:
         cur.execute(
             "INSERT INTO metrics (run_id, key, step, value, timestamp) "
             "SELECT DISTINCT ON (run_id, key, step) run_id, key, step, value, timestamp "
-            "FROM metrics_staging ON CONFLICT DO NOTHING"
+            "FROM metrics_staging ORDER BY run_id, key, step, arrival ON CONFLICT DO NOTHING"
         )
+        return cur.rowcount
 
 
 def _copy_text(points: Sequence[MetricPoint]) -> str:

@@ -20,6 +20,7 @@ _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 def _config(conn: Connection | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")  # without it alembic >= 1.16 warns on every connect
     cfg.set_main_option("version_locations", str(_MIGRATIONS / "versions"))
     if conn is not None:
         cfg.attributes["connection"] = conn
@@ -54,12 +55,22 @@ def ensure_schema(engine: Engine, *, upgrade_old: bool = False) -> None:
     """Create the schema in an empty database; check the version of an existing one."""
     head = head_revision()
     with engine.connect() as conn:
+        if current_revision(conn) == head:
+            return
+    # Decide under the migration lock: another process may be creating the schema right now,
+    # and outside the lock its tables could appear between reading the version and listing them.
+    with write_transaction(engine) as conn:
+        _lock(conn)
         current = current_revision(conn)
-        has_tables = bool(inspect(conn).get_table_names())
-    if current == head:
-        return
+        if current == head:
+            return
+        _check_upgradable(conn, engine, current, head, upgrade_old)
+        command.upgrade(_config(conn), "head")
+
+
+def _check_upgradable(conn: Connection, engine: Engine, current: str | None, head: str, upgrade_old: bool) -> None:
     where = mask_password(str(engine.url))
-    if current is None and has_tables and not upgrade_old:
+    if current is None and inspect(conn).get_table_names() and not upgrade_old:
         raise SchemaVersionError(
             f"database {where} holds tables but no schema version; it is not a Sweeps store"
         )
@@ -74,4 +85,3 @@ def ensure_schema(engine: Engine, *, upgrade_old: bool = False) -> None:
             f"database {where} has schema {current}, older than this code ({head}); "
             f"back it up, then run: sweeps db upgrade --store '{where}'"
         )
-    upgrade(engine)

@@ -11,10 +11,10 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tracking.entities import Experiment, Metric, MetricPoint, MetricSummary, Run, RunStatus
-from tracking.errors import ExperimentNotFound, ParamConflict, RunNotFound
+from tracking.errors import ExperimentNotFound, ParamConflict, RunNotFound, StoreUnavailable
 from tracking.store import schema as t
 from tracking.store.engine import make_engine, read_connection, with_retries
 from tracking.store.metric_writer import write_points
@@ -40,7 +40,14 @@ class SqlStore:
     def __init__(self, uri: str | None = None, *, upgrade: bool = False) -> None:
         self.uri = resolve_store_uri(uri)
         self.engine: Engine = make_engine(self.uri)
-        ensure_schema(self.engine, upgrade_old=upgrade)
+        try:
+            ensure_schema(self.engine, upgrade_old=upgrade)
+        except DBAPIError as exc:
+            self.engine.dispose()
+            raise StoreUnavailable(
+                f"cannot open the store {mask_password(self.uri)}: {mask_password(str(exc.orig)).strip()}; "
+                "check that the database server is running and the URI's host, port, user and password"
+            ) from exc
 
     def __repr__(self) -> str:
         return f"SqlStore({mask_password(self.uri)!r})"
