@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,15 +36,20 @@ def print_table(title: str, results: list[Result], unit: str, baseline: str | No
 
 
 @contextmanager
-def postgres_uri() -> Iterator[str | None]:
-    """``$SWEEPS_TEST_POSTGRES`` if set, else a throwaway server from the test support code."""
-    if os.environ.get("SWEEPS_TEST_POSTGRES"):
-        yield os.environ["SWEEPS_TEST_POSTGRES"]
-        return
+def postgres_databases() -> Iterator[Callable[[], str] | None]:
+    """A maker of fresh databases on ``$SWEEPS_TEST_POSTGRES`` or a throwaway local server; None if neither."""
     try:
-        from tests.support.postgres import throwaway_postgres
+        from tests.support import postgres
     except ImportError:
         yield None
         return
-    with throwaway_postgres() as uri:
-        yield uri
+    try:
+        server = postgres.start()
+    except postgres.PostgresUnavailable as exc:
+        print(f"PostgreSQL unavailable: {exc}")
+        yield None
+        return
+    try:
+        yield lambda: server.create_database("sweeps_bench")
+    finally:
+        server.stop()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import Result, postgres_uri, print_table, timed
+from benchmarks._common import Result, postgres_databases, print_table, timed
 from tracking import MetricPoint, connect
 
 RUNS = 100
@@ -155,26 +155,46 @@ def search_benchmark(uri: str, artifacts: str, runs: int = 10_000, points: int =
         now = int(time.time() * 1000)
         ids = [uuid.uuid4().hex for _ in range(runs)]
         with write_transaction(client.store.engine) as conn:
-            conn.execute(insert(t.runs), [
-                {"run_id": i, "experiment_id": exp.experiment_id, "name": f"r{n}", "status": "FINISHED",
-                 "start_time": now + n, "end_time": now + n + 1, "parent_run_id": None,
-                 "artifact_uri": f"{exp.artifact_location}/{i}", "error": None, "user": "bench"}
-                for n, i in enumerate(ids)
-            ])
-            conn.execute(insert(t.params), [{"run_id": i, "key": "alpha", "value": str(n % 17)}
-                                            for n, i in enumerate(ids)])
-        pts = [MetricPoint(i, "val_accuracy", s, ((n * 31 + s) % 1000) / 1000.0, now)
-               for n, i in enumerate(ids) for s in range(points)]
+            conn.execute(
+                insert(t.runs),
+                [
+                    {
+                        "run_id": i,
+                        "experiment_id": exp.experiment_id,
+                        "name": f"r{n}",
+                        "status": "FINISHED",
+                        "start_time": now + n,
+                        "end_time": now + n + 1,
+                        "parent_run_id": None,
+                        "artifact_uri": f"{exp.artifact_location}/{i}",
+                        "error": None,
+                        "user": "bench",
+                    }
+                    for n, i in enumerate(ids)
+                ],
+            )
+            conn.execute(
+                insert(t.params), [{"run_id": i, "key": "alpha", "value": str(n % 17)} for n, i in enumerate(ids)]
+            )
+        pts = [
+            MetricPoint(i, "val_accuracy", s, ((n * 31 + s) % 1000) / 1000.0, now)
+            for n, i in enumerate(ids)
+            for s in range(points)
+        ]
         for start in range(0, len(pts), 50_000):
             client.sink.put(pts[start : start + 50_000])
         client.flush()
         best = []
 
         def search() -> None:
-            best.append(client.search_runs(
-                "search-bench", filter="metrics.val_accuracy > 0.5 and params.alpha != '3'",
-                order_by=["metrics.val_accuracy desc"], max_results=10,
-            ))
+            best.append(
+                client.search_runs(
+                    "search-bench",
+                    filter="metrics.val_accuracy > 0.5 and params.alpha != '3'",
+                    order_by=["metrics.val_accuracy desc"],
+                    max_results=10,
+                )
+            )
 
         search()  # warm the page cache once, as a real store would be
         seconds = min(timed(search) for _ in range(3))
@@ -185,8 +205,12 @@ def search_benchmark(uri: str, artifacts: str, runs: int = 10_000, points: int =
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--points", type=int, default=1_000_000)
-    parser.add_argument("--mlflow-points", type=int, default=100_000,
-                        help="points for MLflow log_batch (its rate is extrapolated to --points)")
+    parser.add_argument(
+        "--mlflow-points",
+        type=int,
+        default=100_000,
+        help="points for MLflow log_batch (its rate is extrapolated to --points)",
+    )
     parser.add_argument("--mlflow-calls", type=int, default=2_000, help="points for MLflow per-call log_metric")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-mlflow", action="store_true")
@@ -196,7 +220,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         rows = make_points([uuid.uuid4().hex for _ in range(RUNS)], args.points)
-        sqlite_results = [Result("raw sqlite3 executemany, 1 transaction", len(rows), raw_sqlite(f"{tmp}/raw.db", rows))]
+        raw_seconds = raw_sqlite(f"{tmp}/raw.db", rows)
+        sqlite_results = [Result("raw sqlite3 executemany, 1 transaction", len(rows), raw_seconds)]
         seconds, n = ours_bulk(f"sqlite:///{tmp}/ours.db", f"{tmp}/a", args.points)
         sqlite_results.append(Result("sweeps sink (batches of 10k points)", n, seconds))
         seconds, n = ours_per_step(f"sqlite:///{tmp}/ours2.db", f"{tmp}/a", args.points)
@@ -206,27 +231,38 @@ def main() -> None:
             sqlite_results.append(Result("mlflow log_batch (1,000/call)", n, seconds, f"measured on {n:,} points"))
             seconds, n = mlflow_per_call(f"{tmp}/mlflow2.db", args.mlflow_calls)
             sqlite_results.append(Result("mlflow log_metric per call", n, seconds, f"measured on {n:,} points"))
-        print_table(f"Ingestion into SQLite, {args.points:,} points over {RUNS} runs", sqlite_results,
-                    "points", baseline="raw sqlite3 executemany, 1 transaction")
+        print_table(
+            f"Ingestion into SQLite, {args.points:,} points over {RUNS} runs",
+            sqlite_results,
+            "points",
+            baseline="raw sqlite3 executemany, 1 transaction",
+        )
         mlflow = next((r for r in sqlite_results if r.name.startswith("mlflow log_batch")), None)
         if mlflow:
             for r in sqlite_results[1:3]:
                 print(f"  {r.name}: {r.rate / mlflow.rate:.1f} x mlflow log_batch")
 
         if not args.no_postgres:
-            with postgres_uri() as pg:
-                if pg is None:
+            with postgres_databases() as new_database:
+                if new_database is None:
                     print("\nPostgreSQL: no server (set SWEEPS_TEST_POSTGRES); skipped")
                 else:
-                    pg_results = [Result("raw psycopg executemany, 1 transaction", len(rows), raw_psycopg(pg, rows))]
-                    seconds, n = ours_bulk(pg, f"{tmp}/a", args.points)
+                    raw_seconds = raw_psycopg(new_database(), rows)
+                    pg_results = [Result("raw psycopg executemany, 1 transaction", len(rows), raw_seconds)]
+                    seconds, n = ours_bulk(new_database(), f"{tmp}/a", args.points)
                     pg_results.append(Result("sweeps sink into PostgreSQL", n, seconds))
-                    print_table("Ingestion into PostgreSQL", pg_results, "points",
-                                baseline="raw psycopg executemany, 1 transaction")
+                    print_table(
+                        "Ingestion into PostgreSQL",
+                        pg_results,
+                        "points",
+                        baseline="raw psycopg executemany, 1 transaction",
+                    )
 
         seconds = search_benchmark(f"sqlite:///{tmp}/search.db", f"{tmp}/a", runs=args.search_runs)
-        print(f"\nsearch_runs top-10 (metric filter + param filter + order) over {args.search_runs:,} runs "
-              f"x 100 points on SQLite: {seconds * 1000:.1f} ms (target < 300 ms)")
+        print(
+            f"\nsearch_runs top-10 (metric filter + param filter + order) over {args.search_runs:,} runs "
+            f"x 100 points on SQLite: {seconds * 1000:.1f} ms (target < 300 ms)"
+        )
 
 
 if __name__ == "__main__":

@@ -196,8 +196,12 @@ class TrackingClient:
         names = [experiment] if isinstance(experiment, str) else list(experiment or [])
         ids = [self.get_experiment_by_name(n).experiment_id for n in names]
         return search_runs(
-            self.store, experiment_ids=ids, filter_text=filter, order_by=order_by or [],
-            max_results=max_results, parent_run_id=parent,
+            self.store,
+            experiment_ids=ids,
+            filter_text=filter,
+            order_by=order_by or [],
+            max_results=max_results,
+            parent_run_id=parent,
         )
 
     # -- params, tags, metrics -------------------------------------------------------------
@@ -292,10 +296,9 @@ class TrackingClient:
         missing = [k for k in keys if (run_id, k) not in self._next_step]
         if not missing:
             return
-        if run_id in self._created:
-            seeded = dict.fromkeys(missing, 0)
-        else:
-            seeded = self.store.next_steps(run_id, missing)
+        # A run this client started has nothing stored yet: no query needed.
+        fresh = run_id in self._created
+        seeded = dict.fromkeys(missing, 0) if fresh else self.store.next_steps(run_id, missing)
         for key, value in seeded.items():
             self._next_step[(run_id, key)] = value
 

@@ -101,9 +101,19 @@ class Run:
         return (
             _rebuild_run,
             (
-                self.run_id, self.experiment_id, self.name, str(self.status), self.start_time,
-                self.end_time, self.parent_run_id, self.artifact_uri, self.error, self.user,
-                dict(self.params), dict(self.tags), dict(self.metrics),
+                self.run_id,
+                self.experiment_id,
+                self.name,
+                str(self.status),
+                self.start_time,
+                self.end_time,
+                self.parent_run_id,
+                self.artifact_uri,
+                self.error,
+                self.user,
+                dict(self.params),
+                dict(self.tags),
+                dict(self.metrics),
             ),
         )
 

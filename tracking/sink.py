@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 import time
 import weakref
@@ -175,7 +176,5 @@ _live_sinks: weakref.WeakSet[MetricSink] = weakref.WeakSet()
 @atexit.register
 def _close_live_sinks() -> None:
     for sink in list(_live_sinks):
-        try:
+        with contextlib.suppress(Exception):  # nothing left to report to at exit
             sink.close()
-        except Exception:
-            pass

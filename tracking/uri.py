@@ -56,5 +56,5 @@ def resolve_artifact_root(root: str | None) -> str:
     if "://" in chosen and not chosen.startswith("file://"):
         return chosen.rstrip("/")
     if chosen.startswith("file://"):
-        chosen = chosen[len("file://"):]
+        chosen = chosen[len("file://") :]
     return os.path.abspath(chosen)

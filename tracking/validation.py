@@ -22,9 +22,7 @@ def check_key(kind: str, key: object) -> str:
     if not key.strip():
         raise InvalidParameter(f"{kind} key must not be empty")
     if len(key) > KEY_LEN:
-        raise InvalidParameter(
-            f"{kind} key {key[:40]!r}... is {len(key)} characters; the limit is {KEY_LEN}"
-        )
+        raise InvalidParameter(f"{kind} key {key[:40]!r}... is {len(key)} characters; the limit is {KEY_LEN}")
     if _CONTROL.search(key):
         raise InvalidParameter(f"{kind} key {key!r} contains a control character")
     return key
@@ -33,9 +31,7 @@ def check_key(kind: str, key: object) -> str:
 def check_metric_value(key: str, value: object) -> float:
     """A metric value: a real number (NaN and ±inf allowed); never text or bool."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidParameter(
-            f"metric {key!r}: value must be a number, got {type(value).__name__} {value!r}"
-        )
+        raise InvalidParameter(f"metric {key!r}: value must be a number, got {type(value).__name__} {value!r}")
     try:
         return float(value)
     except OverflowError:
@@ -79,8 +75,5 @@ def param_text(key: str, value: object) -> str:
         # PostgreSQL text cannot hold NUL; refuse it on every store so both behave alike.
         raise InvalidParameter(f"value of {key!r} contains a NUL character")
     if len(text) > MAX_PARAM_VALUE_LEN:
-        raise InvalidParameter(
-            f"param {key!r}: value is {len(text)} characters; the limit is {MAX_PARAM_VALUE_LEN}"
-        )
+        raise InvalidParameter(f"param {key!r}: value is {len(text)} characters; the limit is {MAX_PARAM_VALUE_LEN}")
     return text
-

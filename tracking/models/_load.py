@@ -44,7 +44,7 @@ def parse_model_uri(uri: str) -> ModelRef:
         "models:/<name>/<stage>; other paths are refused because loading a model runs its pickle"
     )
     if uri.startswith("runs:/"):
-        run_id, _, path = uri[len("runs:/"):].strip("/").partition("/")
+        run_id, _, path = uri[len("runs:/") :].strip("/").partition("/")
         if not run_id:
             raise InvalidURI(f"model URI {uri!r} has no run id; {usage}")
         try:
@@ -52,7 +52,7 @@ def parse_model_uri(uri: str) -> ModelRef:
         except InvalidArtifactPath as exc:
             raise InvalidURI(f"model URI {uri!r}: {exc}") from exc
     if uri.startswith("models:/"):
-        rest = uri[len("models:/"):].strip("/")
+        rest = uri[len("models:/") :].strip("/")
         if "@" in rest:
             name, _, alias = rest.partition("@")
             if name and alias and "/" not in alias:
@@ -148,7 +148,10 @@ def _load(uri: str, client: TrackingClient) -> LoadedModel:
     except FileNotFoundError:
         raise ModelIntegrityError(f"model payload {info.artifact_uri}/{info.payload} is missing") from None
     raw = verified_loads(
-        payload, info.serializer, expected_sha256=info.sha256, expected_size=info.size,
+        payload,
+        info.serializer,
+        expected_sha256=info.sha256,
+        expected_size=info.size,
         where=f"{info.artifact_uri}/{info.payload}",
     )
     return LoadedModel(raw, info, uri, artifacts)

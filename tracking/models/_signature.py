@@ -94,8 +94,15 @@ def is_polars_frame(obj: object) -> bool:
 
 def _numpy_kind(dtype: np.dtype) -> str:
     return {
-        "b": "bool", "i": "integer", "u": "integer", "f": "float", "c": "complex",
-        "U": "string", "S": "string", "M": "datetime", "m": "timedelta",
+        "b": "bool",
+        "i": "integer",
+        "u": "integer",
+        "f": "float",
+        "c": "complex",
+        "U": "string",
+        "S": "string",
+        "M": "datetime",
+        "m": "timedelta",
     }.get(dtype.kind, "object")
 
 
@@ -201,8 +208,7 @@ def _check_frame(spec: DataSpec, data: object) -> object:
         data = _frame_from_mapping(spec.format, data)
     if not (is_pandas_frame(data) or is_polars_frame(data)):
         raise SignatureError(
-            f"model expects a {spec.format} DataFrame with columns [{spec.describe()}], "
-            f"got {type(data).__name__}"
+            f"model expects a {spec.format} DataFrame with columns [{spec.describe()}], got {type(data).__name__}"
         )
     given = infer_spec(data)
     kinds = {c.name: c for c in given.columns}
@@ -260,4 +266,3 @@ def _check_array(spec: DataSpec, data: object) -> np.ndarray:
     if spec.kind is not None and not _compatible(spec.kind, kind):
         raise SignatureError(f"input has dtype {array.dtype} ({kind}); the model expects {spec.dtype} ({spec.kind})")
     return array
-

@@ -77,10 +77,18 @@ def decide(
 
     def result(promoted: bool, reason: str) -> PromotionDecision:
         return PromotionDecision(
-            name=name, metric=metric, goal=goal, promoted=promoted, champion_before=champion,
-            champion_after=challenger if promoted else champion, challenger_version=challenger,
-            champion_value=champion_value, challenger_value=challenger_value, min_delta=min_delta,
-            reason=reason, evaluated_on=evaluated_on,
+            name=name,
+            metric=metric,
+            goal=goal,
+            promoted=promoted,
+            champion_before=champion,
+            champion_after=challenger if promoted else champion,
+            challenger_version=challenger,
+            champion_value=champion_value,
+            challenger_value=challenger_value,
+            min_delta=min_delta,
+            reason=reason,
+            evaluated_on=evaluated_on,
         )
 
     shown = f"{metric}={challenger_value:.6g}"
@@ -95,6 +103,7 @@ def decide(
     if gain > 0 and enough:
         return result(True, f"{versus}: challenger wins by {gain:.6g} (min_delta {min_delta:g})")
     if gain > 0:
-        return result(False, f"{versus}: challenger better by only {gain:.6g}, less than min_delta {min_delta:g}; "
-                             "champion stays")
+        return result(
+            False, f"{versus}: challenger better by only {gain:.6g}, less than min_delta {min_delta:g}; champion stays"
+        )
     return result(False, f"{versus}: challenger does not beat the champion; champion stays")

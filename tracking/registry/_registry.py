@@ -142,8 +142,16 @@ class ModelRegistry:
             q.insert_version_without_commit(conn, name, version, ref.run_id, source, description, at)
             q.set_tags_without_commit(conn, q.VT, {"name": name, "version": version}, texts)
             q.audit_without_commit(
-                conn, name, version=version, action="register", subject=None, from_value=None,
-                to_value=source, at=at, actor=who, reason=reason,
+                conn,
+                name,
+                version=version,
+                action="register",
+                subject=None,
+                from_value=None,
+                to_value=source,
+                at=at,
+                actor=who,
+                reason=reason,
             )
             return q.require_version(conn, name, version)
 
@@ -200,13 +208,29 @@ class ModelRegistry:
             for alias in q.aliases_of_version(conn, name, version):
                 q.delete_alias_without_commit(conn, name, alias)
                 q.audit_without_commit(
-                    conn, name, version=version, action="alias", subject=alias, from_value=version,
-                    to_value=None, at=at, actor=who, reason=f"version {version} deleted",
+                    conn,
+                    name,
+                    version=version,
+                    action="alias",
+                    subject=alias,
+                    from_value=version,
+                    to_value=None,
+                    at=at,
+                    actor=who,
+                    reason=f"version {version} deleted",
                 )
             q.delete_version_without_commit(conn, name, version)
             q.audit_without_commit(
-                conn, name, version=version, action="delete", subject=None, from_value=version,
-                to_value=None, at=at, actor=who, reason=reason,
+                conn,
+                name,
+                version=version,
+                action="delete",
+                subject=None,
+                from_value=version,
+                to_value=None,
+                at=at,
+                actor=who,
+                reason=reason,
             )
             q.touch_model_without_commit(conn, name, at)
 
@@ -239,8 +263,16 @@ class ModelRegistry:
         at = q.now_ms()
         q.set_alias_without_commit(conn, name, alias, version)
         q.audit_without_commit(
-            conn, name, version=version, action="alias", subject=alias, from_value=previous,
-            to_value=version, at=at, actor=actor, reason=reason,
+            conn,
+            name,
+            version=version,
+            action="alias",
+            subject=alias,
+            from_value=previous,
+            to_value=version,
+            at=at,
+            actor=actor,
+            reason=reason,
         )
         q.touch_model_without_commit(conn, name, at)
 
@@ -255,8 +287,16 @@ class ModelRegistry:
                 raise ModelNotFound(f"model {name!r} has no alias @{alias}")
             q.delete_alias_without_commit(conn, name, alias)
             q.audit_without_commit(
-                conn, name, version=previous, action="alias", subject=alias, from_value=previous,
-                to_value=None, at=at, actor=who, reason=reason,
+                conn,
+                name,
+                version=previous,
+                action="alias",
+                subject=alias,
+                from_value=previous,
+                to_value=None,
+                at=at,
+                actor=who,
+                reason=reason,
             )
             q.touch_model_without_commit(conn, name, at)
 
@@ -297,8 +337,16 @@ class ModelRegistry:
             if current is not target:
                 q.set_stage_without_commit(conn, name, version, target, at)
                 q.audit_without_commit(
-                    conn, name, version=version, action="stage", subject="stage", from_value=current.value,
-                    to_value=target.value, at=at, actor=who, reason=reason,
+                    conn,
+                    name,
+                    version=version,
+                    action="stage",
+                    subject="stage",
+                    from_value=current.value,
+                    to_value=target.value,
+                    at=at,
+                    actor=who,
+                    reason=reason,
                 )
             if archive_existing:
                 for other in q.versions_in_stage(conn, name, target):
@@ -307,8 +355,16 @@ class ModelRegistry:
                     q.set_stage_without_commit(conn, name, other, Stage.ARCHIVED, at)
                     why = f"archived: version {version} moved to {target.value}" + (f" ({reason})" if reason else "")
                     q.audit_without_commit(
-                        conn, name, version=other, action="stage", subject="stage", from_value=target.value,
-                        to_value=Stage.ARCHIVED.value, at=at, actor=who, reason=why,
+                        conn,
+                        name,
+                        version=other,
+                        action="stage",
+                        subject="stage",
+                        from_value=target.value,
+                        to_value=Stage.ARCHIVED.value,
+                        at=at,
+                        actor=who,
+                        reason=why,
                     )
             q.touch_model_without_commit(conn, name, at)
             return q.require_version(conn, name, version)
@@ -366,8 +422,14 @@ class ModelRegistry:
         if champion_v is not None:
             champion_value = challenger_value if champion_v == challenger_v else value_of(champion_v)
         decision = decide(
-            name=name, metric=metric, goal=goal, min_delta=float(min_delta), champion=champion_v,
-            challenger=challenger_v, champion_value=champion_value, challenger_value=challenger_value,
+            name=name,
+            metric=metric,
+            goal=goal,
+            min_delta=float(min_delta),
+            champion=champion_v,
+            challenger=challenger_v,
+            champion_value=champion_value,
+            challenger_value=challenger_value,
             evaluated_on="data" if data is not None else "runs",
         )
         why = decision.reason + (f"; {reason}" if reason else "")
@@ -378,8 +440,16 @@ class ModelRegistry:
             if decision.promoted:
                 self._move_alias_without_commit(conn, name, CHAMPION, challenger_v, who, why)
             q.audit_without_commit(
-                conn, name, version=challenger_v, action="promote", subject=CHAMPION,
-                from_value=champion_v, to_value=decision.champion_after, at=q.now_ms(), actor=who, reason=why,
+                conn,
+                name,
+                version=challenger_v,
+                action="promote",
+                subject=CHAMPION,
+                from_value=champion_v,
+                to_value=decision.champion_after,
+                at=q.now_ms(),
+                actor=who,
+                reason=why,
             )
 
         with_retries(self._engine, record)

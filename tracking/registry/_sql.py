@@ -87,8 +87,13 @@ def read_models(conn: Connection, names: Sequence[str] | None = None) -> list[Re
         aliases.setdefault(name, {})[alias] = version
     return [
         RegisteredModel(
-            name=r.name, description=r.description, created_at=r.created_at, updated_at=r.updated_at,
-            latest_version=latest.get(r.name), tags=tags.get(r.name, {}), aliases=aliases.get(r.name, {}),
+            name=r.name,
+            description=r.description,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            latest_version=latest.get(r.name),
+            tags=tags.get(r.name, {}),
+            aliases=aliases.get(r.name, {}),
         )
         for r in rows
     ]
@@ -107,7 +112,8 @@ def require_model(conn: Connection, name: str) -> RegisteredModel:
 def allocate_version_without_commit(conn: Connection, name: str, at: int) -> int:
     """The next version number of ``name``, taken by an atomic increment of its counter."""
     bumped = conn.execute(
-        update(M).where(M.c.name == name)
+        update(M)
+        .where(M.c.name == name)
         .values(next_version=M.c.next_version + 1, updated_at=at)
         .returning(M.c.next_version)
     ).scalar_one()
@@ -119,8 +125,14 @@ def insert_version_without_commit(
 ) -> None:
     conn.execute(
         insert(V).values(
-            name=name, version=version, run_id=run_id, source=source, stage=Stage.NONE.value,
-            description=description, created_at=at, updated_at=at,
+            name=name,
+            version=version,
+            run_id=run_id,
+            source=source,
+            stage=Stage.NONE.value,
+            description=description,
+            created_at=at,
+            updated_at=at,
         )
     )
 
@@ -150,9 +162,16 @@ def read_versions(
         aliases.setdefault(version, []).append(alias)
     return [
         ModelVersion(
-            name=r.name, version=r.version, run_id=r.run_id, source=r.source, stage=Stage(r.stage),
-            description=r.description, created_at=r.created_at, updated_at=r.updated_at,
-            tags=tags.get(r.version, {}), aliases=tuple(aliases.get(r.version, ())),
+            name=r.name,
+            version=r.version,
+            run_id=r.run_id,
+            source=r.source,
+            stage=Stage(r.stage),
+            description=r.description,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            tags=tags.get(r.version, {}),
+            aliases=tuple(aliases.get(r.version, ())),
         )
         for r in rows
     ]
@@ -228,10 +247,15 @@ def audit_without_commit(
 ) -> None:
     conn.execute(
         insert(L).values(
-            name=name, version=version, action=action, subject=subject,
+            name=name,
+            version=version,
+            action=action,
+            subject=subject,
             from_value=None if from_value is None else str(from_value),
             to_value=None if to_value is None else str(to_value),
-            at=at, actor=actor, reason=reason,
+            at=at,
+            actor=actor,
+            reason=reason,
         )
     )
 
@@ -240,8 +264,16 @@ def read_audit(conn: Connection, name: str) -> list[AuditEntry]:
     rows = conn.execute(select(L).where(L.c.name == name).order_by(L.c.id))
     return [
         AuditEntry(
-            id=r.id, name=r.name, version=r.version, action=r.action, subject=r.subject,
-            from_value=r.from_value, to_value=r.to_value, at=r.at, actor=r.actor, reason=r.reason,
+            id=r.id,
+            name=r.name,
+            version=r.version,
+            action=r.action,
+            subject=r.subject,
+            from_value=r.from_value,
+            to_value=r.to_value,
+            at=r.at,
+            actor=r.actor,
+            reason=r.reason,
         )
         for r in rows
     ]

@@ -62,9 +62,7 @@ _TEXT_TABLES: dict[str, Table] = {"params": params, "tags": tags}
 
 # Text that PostgreSQL's float8 input accepts without an out-of-range error: the digit
 # counts are bounded so that no match can overflow or underflow a double.
-NUMERIC_TEXT = (
-    r"\A[-+]?(?:[0-9]{1,100}(?:\.[0-9]{0,100})?|\.[0-9]{1,100})(?:[eE][-+]?[0-9]{1,2})?\Z"
-)
+NUMERIC_TEXT = r"\A[-+]?(?:[0-9]{1,100}(?:\.[0-9]{0,100})?|\.[0-9]{1,100})(?:[eE][-+]?[0-9]{1,2})?\Z"
 
 
 def compile_filter(filter_: str | Node | None) -> ColumnElement[bool]:
@@ -158,11 +156,7 @@ def _check(node: Predicate) -> None:
 
 
 def _exists(table: Table, key: str, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return (
-        exists()
-        .where(table.c.run_id == runs.c.run_id, table.c.key == key, *conditions)
-        .correlate(runs)
-    )
+    return exists().where(table.c.run_id == runs.c.run_id, table.c.key == key, *conditions).correlate(runs)
 
 
 def _metric_predicate(node: Predicate) -> ColumnElement[bool]:
@@ -266,9 +260,4 @@ def _order_clauses(key: OrderKey) -> list[ColumnElement]:
 
 
 def _scalar(table: Table, key: str, value: ColumnElement) -> ColumnElement:
-    return (
-        select(value)
-        .where(table.c.run_id == runs.c.run_id, table.c.key == key)
-        .correlate(runs)
-        .scalar_subquery()
-    )
+    return select(value).where(table.c.run_id == runs.c.run_id, table.c.key == key).correlate(runs).scalar_subquery()

@@ -241,9 +241,7 @@ def _parse_order_item(item: str) -> OrderKey:
     if parser.current.is_word("asc", "desc"):
         parser.advance()
     if parser.current.kind != "eof":
-        raise parser.error(
-            f"expected 'asc', 'desc' or the end of the order_by item, found {_describe(parser.current)}"
-        )
+        raise parser.error(f"expected 'asc', 'desc' or the end of the order_by item, found {_describe(parser.current)}")
     return OrderKey(ident, descending)
 
 
@@ -280,8 +278,7 @@ class _Parser:
             raise self.error("unbalanced parenthesis: ')' has no matching '('")
         if self.current.kind != "eof":
             raise self.error(
-                f"unexpected {_describe(self.current)} after a complete condition "
-                "(join conditions with 'and' or 'or')"
+                f"unexpected {_describe(self.current)} after a complete condition (join conditions with 'and' or 'or')"
             )
         return node
 

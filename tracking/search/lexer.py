@@ -96,14 +96,13 @@ def _ident_token(text: str, pos: int, word: str) -> Token:
     if prefix not in PREFIXES:
         raise FilterError(_unknown_prefix(word), text=text, position=pos)
     key_pos = pos + len(word) + 1
-    if key_pos < len(text) and text[key_pos] in "`\"":
+    if key_pos < len(text) and text[key_pos] in '`"':
         key, end = _read_quoted(text, key_pos, "key")
     else:
         match = _KEY_CHARS.match(text, key_pos)
         if not match:
             raise FilterError(
-                f"expected a key after '{prefix}.' (quote other keys in backticks: "
-                f"{prefix}.`my key`)",
+                f"expected a key after '{prefix}.' (quote other keys in backticks: {prefix}.`my key`)",
                 text=text,
                 position=key_pos,
             )

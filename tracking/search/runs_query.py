@@ -15,8 +15,17 @@ from tracking.store.engine import read_connection
 from tracking.store.sql_store import SqlStore
 
 ATTRIBUTE_COLUMNS = (
-    "run_id", "experiment_id", "name", "status", "start_time", "end_time", "duration_s",
-    "parent_run_id", "user", "artifact_uri", "error",
+    "run_id",
+    "experiment_id",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "duration_s",
+    "parent_run_id",
+    "user",
+    "artifact_uri",
+    "error",
 )
 _BASE_SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -68,8 +77,12 @@ def search_runs(
 ) -> pl.DataFrame:
     """One row per matching run: attributes, then ``params.*``, ``metrics.*`` (latest), ``tags.*``."""
     ids = search_run_ids(
-        store, experiment_ids=experiment_ids, filter_text=filter_text, order_by=order_by,
-        max_results=max_results, parent_run_id=parent_run_id,
+        store,
+        experiment_ids=experiment_ids,
+        filter_text=filter_text,
+        order_by=order_by,
+        max_results=max_results,
+        parent_run_id=parent_run_id,
     )
     return runs_frame(store.get_runs(ids))
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Iterable, Sequence
 
+from psycopg import errors as psycopg_errors
 from sqlalchemy import Connection, text
 
 from tracking.entities import MetricPoint
@@ -115,26 +115,42 @@ def _rebuild_summaries(conn: Connection, keys: Iterable[tuple[str, str]]) -> Non
             MetricPoint(run_id, key, step, math.nan if value is None else value, ts) for step, value, ts in history
         ]
         rows.extend(summarise(points))
-    names = ("run_id", "key", "last_value", "last_step", "last_timestamp", "min_value", "min_step", "max_value",
-             "max_step")
+    names = (
+        "run_id",
+        "key",
+        "last_value",
+        "last_step",
+        "last_timestamp",
+        "min_value",
+        "min_step",
+        "max_value",
+        "max_step",
+    )
     conn.execute(text(_SUMMARY_REPLACE), [dict(zip(names, row, strict=True)) for row in rows])
 
 
 def _write_points_postgres(raw, points: Sequence[MetricPoint]) -> int:  # type: ignore[no-untyped-def]
     """COPY ``points`` into the metrics table; returns how many were new."""
-    # COPY into a per-transaction staging table is several times faster than executemany;
-    # the final INSERT ... ON CONFLICT keeps retried points from duplicating. Within a batch
-    # the first point of a step wins, as on SQLite: ``arrival`` numbers the rows as COPY reads them.
+    data = _copy_text(points)
+    # Fast path: COPY straight into the table. A step already stored (a retried batch, a
+    # duplicate) makes it fail with a unique violation; only then pay for the staging path.
     with raw.cursor() as cur:
+        try:
+            with raw.transaction(), cur.copy("COPY metrics (run_id, key, step, value, timestamp) FROM STDIN") as copy:
+                copy.write(data)
+            return len(points)
+        except psycopg_errors.UniqueViolation:
+            pass
+        # COPY into a per-transaction staging table, then INSERT ... ON CONFLICT DO NOTHING.
+        # Within a batch the first point of a step wins, as on SQLite: ``arrival`` numbers the
+        # rows as COPY reads them.
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS metrics_staging "
             "(run_id text, key text, step bigint, value double precision, timestamp bigint, arrival bigserial) "
             "ON COMMIT DELETE ROWS"
         )
-        with cur.copy(
-            "COPY metrics_staging (run_id, key, step, value, timestamp) FROM STDIN"
-        ) as copy:
-            copy.write(_copy_text(points))
+        with cur.copy("COPY metrics_staging (run_id, key, step, value, timestamp) FROM STDIN") as copy:
+            copy.write(data)
         cur.execute(
             "INSERT INTO metrics (run_id, key, step, value, timestamp) "
             "SELECT DISTINCT ON (run_id, key, step) run_id, key, step, value, timestamp "
@@ -143,13 +159,18 @@ def _write_points_postgres(raw, points: Sequence[MetricPoint]) -> int:  # type: 
         return cur.rowcount
 
 
+_COPY_NULL = "\\N"
+
+
 def _copy_text(points: Sequence[MetricPoint]) -> str:
-    buf = io.StringIO()
-    write = buf.write
-    for p in points:
-        value = "\\N" if math.isnan(p.value) else repr(p.value)
-        write(f"{_copy_escape(p.run_id)}\t{_copy_escape(p.key)}\t{p.step}\t{value}\t{p.timestamp}\n")
-    return buf.getvalue()
+    escaped: dict[str, str] = {}  # run ids and keys repeat across a batch; escape each once
+    lines = []
+    for run_id, key, step, value, ts in points:
+        r = escaped.get(run_id) or escaped.setdefault(run_id, _copy_escape(run_id))
+        k = escaped.get(key) or escaped.setdefault(key, _copy_escape(key))
+        number = _COPY_NULL if value != value else repr(value)  # NaN is stored as NULL
+        lines.append(f"{r}\t{k}\t{step}\t{number}\t{ts}\n")
+    return "".join(lines)
 
 
 def _copy_escape(text: str) -> str:

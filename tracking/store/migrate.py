@@ -71,9 +71,7 @@ def ensure_schema(engine: Engine, *, upgrade_old: bool = False) -> None:
 def _check_upgradable(conn: Connection, engine: Engine, current: str | None, head: str, upgrade_old: bool) -> None:
     where = mask_password(str(engine.url))
     if current is None and inspect(conn).get_table_names() and not upgrade_old:
-        raise SchemaVersionError(
-            f"database {where} holds tables but no schema version; it is not a Sweeps store"
-        )
+        raise SchemaVersionError(f"database {where} holds tables but no schema version; it is not a Sweeps store")
     known = {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
     if current is not None and current not in known:
         raise SchemaVersionError(

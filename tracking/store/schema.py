@@ -14,7 +14,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 SCHEMA_VERSION = "0001"
@@ -171,5 +170,3 @@ registry_audit_log = Table(
     Column("reason", Text, nullable=True),
     Index("ix_registry_audit_name_at", "name", "at"),
 )
-
-UniqueConstraint  # re-exported for migrations that add constraints later

@@ -5,6 +5,7 @@ Thread-safe; every method is one transaction; returned records are frozen.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import uuid
@@ -68,9 +69,7 @@ class SqlStore:
 
     def get_experiment(self, experiment_id: int) -> Experiment:
         with read_connection(self.engine) as conn:
-            row = conn.execute(
-                select(t.experiments).where(t.experiments.c.experiment_id == experiment_id)
-            ).first()
+            row = conn.execute(select(t.experiments).where(t.experiments.c.experiment_id == experiment_id)).first()
         if row is None:
             raise ExperimentNotFound(f"no experiment with id {experiment_id}")
         return _experiment(row)
@@ -86,9 +85,7 @@ class SqlStore:
             return existing
 
         def create(conn: Connection) -> None:
-            found = conn.execute(
-                select(t.experiments.c.experiment_id).where(t.experiments.c.name == name)
-            ).first()
+            found = conn.execute(select(t.experiments.c.experiment_id).where(t.experiments.c.name == name)).first()
             if found:
                 return
             new_id = conn.execute(
@@ -100,10 +97,8 @@ class SqlStore:
                 .values(artifact_location=f"{artifact_root}/{new_id}")
             )
 
-        try:
+        with contextlib.suppress(IntegrityError):  # another process created it meanwhile
             with_retries(self.engine, create)
-        except IntegrityError:
-            pass  # another process created it between our check and insert
         created = self.get_experiment_by_name(name)
         assert created is not None
         return created
@@ -163,25 +158,29 @@ class SqlStore:
                 summaries = _summaries(conn, part)
                 for r in rows:
                     found[r.run_id] = _run(
-                        r, params.get(r.run_id, {}), tags.get(r.run_id, {}),
+                        r,
+                        params.get(r.run_id, {}),
+                        tags.get(r.run_id, {}),
                         summaries.get(r.run_id, {}),
                     )
         return [found[i] for i in run_ids if i in found]
 
     def child_runs(self, parent_run_id: str) -> list[Run]:
         with read_connection(self.engine) as conn:
-            ids = conn.execute(
-                select(t.runs.c.run_id)
-                .where(t.runs.c.parent_run_id == parent_run_id)
-                .order_by(t.runs.c.start_time, t.runs.c.run_id)
-            ).scalars().all()
+            ids = (
+                conn.execute(
+                    select(t.runs.c.run_id)
+                    .where(t.runs.c.parent_run_id == parent_run_id)
+                    .order_by(t.runs.c.start_time, t.runs.c.run_id)
+                )
+                .scalars()
+                .all()
+            )
         return self.get_runs(ids)
 
     def run_status(self, run_id: str) -> RunStatus:
         with read_connection(self.engine) as conn:
-            status = conn.execute(
-                select(t.runs.c.status).where(t.runs.c.run_id == run_id)
-            ).scalar_one_or_none()
+            status = conn.execute(select(t.runs.c.status).where(t.runs.c.run_id == run_id)).scalar_one_or_none()
         if status is None:
             raise RunNotFound(f"no run with id {run_id!r}")
         return RunStatus(status)
@@ -199,12 +198,11 @@ class SqlStore:
 
     def set_run_status(self, run_id: str, status: RunStatus) -> None:
         """Change the status without touching end time (e.g. a resumed sweep back to RUNNING)."""
+
         def change(conn: Connection) -> None:
             _require_run(conn, run_id)
             end = None if status is RunStatus.RUNNING else now_ms()
-            conn.execute(
-                update(t.runs).where(t.runs.c.run_id == run_id).values(status=status.value, end_time=end)
-            )
+            conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(status=status.value, end_time=end))
 
         with_retries(self.engine, change)
 
@@ -234,9 +232,7 @@ class SqlStore:
 
         def set_(conn: Connection) -> None:
             _require_run(conn, run_id)
-            conn.execute(
-                t.tags.delete().where(and_(t.tags.c.run_id == run_id, t.tags.c.key.in_(list(tags))))
-            )
+            conn.execute(t.tags.delete().where(and_(t.tags.c.run_id == run_id, t.tags.c.key.in_(list(tags)))))
             _insert_pairs(conn, t.tags, run_id, tags)
 
         with_retries(self.engine, set_)
@@ -244,9 +240,7 @@ class SqlStore:
     def delete_tag(self, run_id: str, key: str) -> None:
         with_retries(
             self.engine,
-            lambda conn: conn.execute(
-                t.tags.delete().where(and_(t.tags.c.run_id == run_id, t.tags.c.key == key))
-            ),
+            lambda conn: conn.execute(t.tags.delete().where(and_(t.tags.c.run_id == run_id, t.tags.c.key == key))),
         )
 
     # -- metrics -------------------------------------------------------------------------
@@ -286,9 +280,7 @@ class SqlStore:
         """The step after the last stored one for each key (0 for a new key)."""
         s = t.metric_summaries.c
         with read_connection(self.engine) as conn:
-            rows = conn.execute(
-                select(s.key, s.last_step).where(and_(s.run_id == run_id, s.key.in_(list(keys))))
-            ).all()
+            rows = conn.execute(select(s.key, s.last_step).where(and_(s.run_id == run_id, s.key.in_(list(keys))))).all()
         last = {r.key: r.last_step for r in rows}
         return {k: last[k] + 1 if k in last else 0 for k in keys}
 
