@@ -1,0 +1,347 @@
+"""``sweeps run`` / ``resume`` (a sweep with live progress), ``sweeps list`` and ``show`` (read from the store)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import NoReturn
+
+import click
+import polars as pl
+
+import sweeps
+import tracking
+from sweeps.cli.common import Failure, open_client, store_option
+from sweeps.config import SweepConfig, load_config
+from sweeps.engine import SweepResult, find_sweep, leaderboard
+from sweeps.errors import ConfigError, SweepsError
+from sweeps.progress import ProgressDisplay, format_duration, format_value
+from tracking.entities import Run, RunStatus
+from tracking.registry import ModelVersion
+from tracking.uri import mask_password, resolve_store_uri
+
+__all__ = ["list_cmd", "resume", "run", "show"]
+
+# SystemExit, not click's Exit: sweeps.cli.main runs click with standalone_mode=False, where an
+# Exit's code is returned by click and would be lost.
+EXIT_INTERRUPTED = 130
+SWEEP_FILTER = "tags.`sweeps.kind` = 'sweep'"
+# Leaderboard printed at the end of `sweeps run`; `sweeps show --top K` prints more.
+TOP_AT_END = 5
+MAX_PARAM_COLUMNS = 8
+
+
+class ConfigRefused(click.ClickException):
+    """A config that cannot run: every problem listed, exit status 2, nothing started."""
+
+    exit_code = 2
+
+    def __init__(self, error: ConfigError) -> None:
+        super().__init__(mask_password(str(error)))
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+        click.echo("nothing was run; fix the config (or the --set override) and try again", err=True)
+
+
+# -- run / resume ----------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("config", metavar="CONFIG")
+@click.option("--set", "overrides", multiple=True, metavar="K=V", help="Override a config key, e.g. budget.trials=20.")
+@store_option
+@click.option("--address", default=None, metavar="ADDR", help='Ray cluster to join ("auto", "ray://host:10001").')
+@click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
+@click.option("--no-register", is_flag=True, help="Do not register the best model.")
+def run(
+    config: str, overrides: tuple[str, ...], store: str | None, address: str | None, no_report: bool, no_register: bool
+) -> None:
+    """Run the sweep described by the YAML file CONFIG."""
+    try:
+        cfg = load_config(config, list(overrides))
+    except ConfigError as exc:
+        raise ConfigRefused(exc) from exc
+    try:
+        store_text = mask_password(resolve_store_uri(store or cfg.store))
+    except tracking.InvalidURI as exc:
+        raise click.UsageError(mask_password(str(exc))) from exc
+    _echo_header(cfg, store_text, address)
+    with _sweep_errors(), ProgressDisplay(metric=cfg.metric.name) as display:
+        try:
+            result = sweeps.run(
+                cfg, store=store, address=address, no_report=no_report, no_register=no_register, progress=display
+            )
+        except KeyboardInterrupt:
+            display.close()
+            _interrupted(display, store)
+    _conclude(result)
+
+
+@click.command()
+@click.argument("sweep_id")
+@store_option
+@click.option("--address", default=None, metavar="ADDR", help='Ray cluster to join ("auto", "ray://host:10001").')
+@click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
+@click.option("--no-register", is_flag=True, help="Do not register the best model.")
+def resume(sweep_id: str, store: str | None, address: str | None, no_report: bool, no_register: bool) -> None:
+    """Continue an interrupted sweep to its budget."""
+    with open_client(store) as client, _sweep_errors():
+        parent = find_sweep(client, sweep_id)
+        metric = next(iter(_metric_names(parent)), None)
+        click.echo(f"resuming sweep {sweep_id} ({_status(parent)}) · store {mask_password(client.uri)}")
+    with _sweep_errors(), ProgressDisplay(metric=metric) as display:
+        try:
+            result = sweeps.resume(
+                sweep_id, store, address=address, no_report=no_report, no_register=no_register, progress=display
+            )
+        except KeyboardInterrupt:
+            display.close()
+            _interrupted(display, store)
+    _conclude(result)
+
+
+def _echo_header(cfg: SweepConfig, store_text: str, address: str | None) -> None:
+    ex = cfg.execution
+    where = (
+        "local backend (sequential)"
+        if ex.backend == "local"
+        else f"ray @ {address or ex.address or 'local'} x{ex.concurrency}"
+    )
+    goals = ", ".join(f"{m.goal} {m.name}" for m in cfg.metrics)
+    click.echo(
+        f"sweep {cfg.name} · {goals} · {cfg.budget.trials} trials · sampler {cfg.sampler.name} · "
+        f"pruner {cfg.pruner.name} · {where} · store {store_text}"
+    )
+
+
+@contextmanager
+def _sweep_errors() -> Iterator[None]:
+    """Sweep errors as CLI exits: a bad config or objective is exit 2, anything else exit 1."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise ConfigRefused(exc) from exc
+    except (SweepsError, tracking.TrackingError) as exc:
+        raise Failure(mask_password(str(exc))) from exc
+
+
+def _interrupted(display: ProgressDisplay, store: str | None) -> NoReturn:
+    last = display.last
+    if last is not None:
+        where = f" --store {mask_password(store)}" if store else ""
+        click.echo(f"interrupted: sweep {last.sweep_id} ended KILLED after {last.completed} trial(s)", err=True)
+        click.echo(f"continue it with: sweeps resume {last.sweep_id}{where}", err=True)
+    else:
+        click.echo("interrupted before the sweep started", err=True)
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
+def _conclude(result: SweepResult) -> None:
+    counts = (
+        f"{result.n_finished} finished, {result.n_pruned} pruned, {result.n_failed} failed"
+        + (f", {result.n_killed} killed" if result.n_killed else "")
+    )
+    click.echo(f"\nsweep {result.sweep_id} {result.status}: {result.n_trials} trials ({counts})")
+    if result.n_finished or result.n_pruned:
+        _echo_table(*leaderboard_table(result.leaderboard(TOP_AT_END)))
+    if result.pareto:
+        click.echo(f"Pareto set: {', '.join(r.name for r in result.pareto)}")
+    if result.report_path:
+        click.echo(f"report:     {result.report_path}")
+    if result.registered is not None:
+        click.echo(f"registered: {_model_uri(result.registered)}")
+    for note in result.notes:
+        click.echo(f"note: {mask_password(note)}")
+    click.echo(f"store:      {result.store}   (sweeps show {result.sweep_id})")
+    if result.status == RunStatus.KILLED.value:
+        raise SystemExit(EXIT_INTERRUPTED)
+    if not result.ok:
+        if result.all_failed and result.first_error:
+            click.echo(f"\nevery trial failed; the first error was in {result.first_error}", err=True)
+        elif result.errors:
+            shown = "\n  ".join(result.errors[:10])
+            more = f"\n  ... {len(result.errors) - 10} more" if len(result.errors) > 10 else ""
+            click.echo(f"\nfailed trials:\n  {shown}{more}", err=True)
+        raise Failure(f"sweep {result.sweep_id} {result.status}")
+
+
+def _model_uri(version: object) -> str:
+    # SweepResult.registered is typed loosely so that the engine need not import the registry.
+    if not isinstance(version, ModelVersion):
+        return str(version)
+    aliases = f" (@{', @'.join(version.aliases)})" if version.aliases else ""
+    return f"models:/{version.name}/{version.version}{aliases}"
+
+
+# -- list / show -------------------------------------------------------------------------------
+
+
+@click.command("list")
+@click.option("--experiment", "-e", default=None, help="Only sweeps of this experiment.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), help="Newest sweeps shown.")
+@store_option
+def list_cmd(experiment: str | None, limit: int, store: str | None) -> None:
+    """Sweeps in the store: status, trials done / pruned / failed, best value."""
+    with open_client(store) as client, _sweep_errors():
+        parents = client.search_runs(experiment, filter=SWEEP_FILTER, max_results=limit)
+        if parents.is_empty():
+            where = f" in experiment {experiment!r}" if experiment else ""
+            click.echo(f"no sweeps{where} in {mask_password(client.uri)}")
+            return
+        experiments = {e.experiment_id: e.name for e in client.list_experiments()}
+        rows = [
+            sweep_row(run, client.child_runs(run.run_id), experiments.get(run.experiment_id, "?"))
+            for run in client.get_runs(list(parents["run_id"]))
+        ]
+    _echo_table(LIST_HEADERS, rows)
+
+
+LIST_HEADERS = ("sweep_id", "experiment", "status", "trials", "finished", "pruned", "failed", "best", "started")
+
+
+def sweep_row(parent: Run, children: Sequence[Run], experiment: str) -> tuple[str, ...]:
+    """One `sweeps list` row: id, experiment, status, trial counts, best value, start time."""
+    counts = Counter(r.status for r in children)
+    budget = parent.tags.get("sweeps.budget.trials", "?")
+    return (
+        parent.tags.get("sweeps.sweep_id", parent.run_id),
+        experiment,
+        _status(parent),
+        f"{len(children)}/{budget}",
+        str(counts[RunStatus.FINISHED]),
+        str(counts[RunStatus.PRUNED]),
+        str(counts[RunStatus.FAILED] + counts[RunStatus.KILLED]),
+        _best_text(parent, children),
+        _when(parent.start_time),
+    )
+
+
+@click.command()
+@click.argument("sweep_id")
+@click.option("--top", "top_k", default=10, show_default=True, type=click.IntRange(min=1), help="Trials shown.")
+@store_option
+def show(sweep_id: str, top_k: int, store: str | None) -> None:
+    """The leaderboard of a sweep, best trial first."""
+    with open_client(store) as client, _sweep_errors():
+        parent = find_sweep(client, sweep_id)
+        children = client.child_runs(parent.run_id)
+        frame = leaderboard(client, sweep_id, top_k=top_k)
+        counts = Counter(r.status for r in children)
+    duration = format_duration(parent.duration_s) if parent.duration_s is not None else "running"
+    click.echo(
+        f"sweep {sweep_id} · {_status(parent)} · {len(children)}/{parent.tags.get('sweeps.budget.trials', '?')} "
+        f"trials ({counts[RunStatus.FINISHED]} finished, {counts[RunStatus.PRUNED]} pruned, "
+        f"{counts[RunStatus.FAILED]} failed) · {duration}"
+    )
+    click.echo(f"best: {_best_text(parent, children)}")
+    if parent.tags.get("sweeps.registered"):
+        click.echo(f"registered: {parent.tags['sweeps.registered']}")
+    if parent.error:
+        click.echo(f"error: {mask_password(parent.error.splitlines()[0])}")
+    if frame.is_empty():
+        click.echo("no trials yet")
+        return
+    _echo_table(*leaderboard_table(frame))
+
+
+# -- shaping ----------------------------------------------------------------------------------
+
+
+def leaderboard_table(frame: pl.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """The columns worth a terminal line from a leaderboard frame (reports' or the engine's)."""
+    cols = frame.columns
+    chosen = [c for c in ("rank", "trial", "status", "front") if c in cols]
+    chosen += [c for c in cols if c.startswith("objective.")]
+    chosen += [c for c in cols if c.startswith("params.")][:MAX_PARAM_COLUMNS]
+    chosen += [c for c in ("duration_s", "run_id") if c in cols]
+    if "error" in cols and frame["error"].drop_nulls().len() > 0:
+        chosen.append("error")
+    headers = [c.removeprefix("params.") for c in chosen]
+    rows = [[_cell(name, row.get(name)) for name in chosen] for row in frame.select(chosen).iter_rows(named=True)]
+    return headers, rows
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None:
+        return ""
+    if column == "run_id":
+        return str(value)[:12]
+    if column == "duration_s" and isinstance(value, int | float):
+        return f"{value:.1f}"
+    if column == "error":
+        return str(value).splitlines()[0][:60] if str(value) else ""
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else format_value(value)
+    if column.startswith("params.") and isinstance(value, str):
+        return _short_number(value)
+    return str(value)
+
+
+def _short_number(text: str) -> str:
+    # Params are stored as text; a float sampled on a log scale is unreadable at full precision.
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return text if number.is_integer() and "e" not in text.lower() else f"{number:.4g}"
+
+
+def _echo_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], echo: Callable[[str], None] = click.echo
+) -> None:
+    # Plain aligned text, no colours or box drawing: readable in a terminal, a log and a pipe.
+    cells = [list(headers), *[list(r) for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _metric_names(parent: Run) -> list[str]:
+    try:
+        return [str(m["name"]) for m in json.loads(parent.tags.get("sweeps.metrics", "[]"))]
+    except (ValueError, TypeError, KeyError):
+        return []
+
+
+def _status(parent: Run) -> str:
+    return parent.status.value
+
+
+def _best_text(parent: Run, children: Sequence[Run]) -> str:
+    """`val_accuracy=0.961 (trial-7)` from the parent's tags, else from the children."""
+    names = _metric_names(parent)
+    name = names[0] if names else None
+    value = parent.tags.get("sweeps.best_value")
+    best_id = parent.tags.get("sweeps.best_run_id")
+    by_id = {r.run_id: r for r in children}
+    if value is None and name is not None:
+        candidates = [r for r in children if r.status is RunStatus.FINISHED and f"objective.{name}" in r.metrics]
+        if candidates:
+            maximize = _goal(parent) == "maximize"
+            pick = max if maximize else min
+            winner = pick(candidates, key=lambda r: r.metrics[f"objective.{name}"].last)
+            value, best_id = repr(winner.metrics[f"objective.{name}"].last), winner.run_id
+    if value is None:
+        return "-"
+    try:
+        shown = format_value(float(value))
+    except ValueError:
+        shown = value
+    trial = f" ({by_id[best_id].name})" if best_id in by_id else ""
+    return f"{name}={shown}{trial}" if name else f"{shown}{trial}"
+
+
+def _goal(parent: Run) -> str:
+    try:
+        return str(json.loads(parent.tags.get("sweeps.metrics", "[]"))[0].get("goal", "maximize"))
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return "maximize"
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")

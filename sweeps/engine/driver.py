@@ -1,0 +1,220 @@
+"""The sweep loop: config -> coordinator + backend -> trials -> ranking -> registry -> report.
+
+`run` starts a sweep, `resume` continues one from the store. Both return a `SweepResult`;
+Ctrl-C ends the sweep KILLED and re-raises KeyboardInterrupt (the CLI exits 130).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Protocol
+
+import yaml
+
+import tracking
+from sweeps.config import SweepConfig, load_config, resolve_objective
+from sweeps.engine.executor import Objective
+from sweeps.engine.hooks import build_report, register_best
+from sweeps.engine.parent import SweepSetup, code_version, environment_info, new_sweep_id
+from sweeps.engine.ranking import find_sweep, ranking
+from sweeps.engine.result import ProgressCallback, SweepProgress, SweepResult
+from sweeps.errors import SweepsError
+from tracking.entities import Run, RunStatus
+from tracking.uri import is_sqlite, resolve_artifact_root, resolve_store_uri
+
+__all__ = ["ProgressCallback", "resume", "run"]
+
+log = logging.getLogger(__name__)
+
+
+
+class Backend(Protocol):
+    """Where trials run: in-process (`local`) or on Ray (`ray`)."""
+
+    def start(self, setup: SweepSetup) -> tuple[str, str]: ...
+    def execute(self, progress: ProgressCallback) -> None: ...
+    def interrupt(self) -> None: ...
+    def abort(self, error: str) -> None: ...
+    def finalize(self) -> SweepProgress: ...
+    def close(self) -> None: ...
+
+
+def run(
+    config: str | os.PathLike[str] | Mapping[str, object] | SweepConfig,
+    *,
+    store: str | None = None,
+    address: str | None = None,
+    no_report: bool = False,
+    no_register: bool = False,
+    progress: ProgressCallback | None = None,
+    overrides: Mapping[str, object] | None = None,
+    **dotted: object,
+) -> SweepResult:
+    """Run a sweep to its budget (SPEC §3).
+
+    `config` is a YAML path, a dict or a SweepConfig; `overrides={"budget.trials": 20}` or
+    keyword overrides with ``__`` for dots (``budget__trials=20``) act like ``--set``.
+    """
+    changes: dict[str, object] = dict(overrides or {})
+    changes.update({key.replace("__", "."): value for key, value in dotted.items()})
+    if address is not None:
+        changes["execution.address"] = address
+    cfg = load_config(config, changes)
+    objective = resolve_objective(cfg.objective, cfg.base_dir)  # refuse a bad reference before starting
+    commit = code_version(cfg.base_dir)
+    setup = SweepSetup(
+        config=cfg,
+        sweep_id=new_sweep_id(cfg.name),
+        store_uri=absolute_store_uri(store or cfg.store),
+        artifact_root=resolve_artifact_root(cfg.artifacts),
+        code_version=commit,
+        environment=environment_info(commit),
+    )
+    final = _execute(setup, objective, progress)
+    return _conclude(setup, final, no_report=no_report, no_register=no_register)
+
+
+def resume(
+    sweep_id: str,
+    store: str | None = None,
+    *,
+    address: str | None = None,
+    no_report: bool = False,
+    no_register: bool = False,
+    progress: ProgressCallback | None = None,
+) -> SweepResult:
+    """Continue an interrupted sweep to its budget, with the sampler's history rebuilt from the store."""
+    store_uri = absolute_store_uri(store)
+    with tracking.connect(store_uri) as client:
+        parent = find_sweep(client, sweep_id)
+        try:
+            text = client.artifacts(parent.run_id).read_bytes("config.yaml").decode()
+        except FileNotFoundError as exc:
+            raise SweepsError(f"sweep {sweep_id!r} has no config.yaml artifact; it cannot be resumed") from exc
+    data = yaml.safe_load(text)
+    changes: dict[str, object] = {"execution.address": address} if address is not None else {}
+    cfg = load_config(data, changes, base_dir=parent.tags.get("sweeps.base_dir"))
+    objective = resolve_objective(cfg.objective, cfg.base_dir)
+    commit = code_version(cfg.base_dir)
+    setup = SweepSetup(
+        config=cfg,
+        sweep_id=sweep_id,
+        store_uri=store_uri,
+        artifact_root=resolve_artifact_root(cfg.artifacts),
+        code_version=commit,
+        environment=environment_info(commit),
+        parent_run_id=parent.run_id,
+    )
+    final = _execute(setup, objective, progress)
+    return _conclude(setup, final, no_report=no_report, no_register=no_register)
+
+
+def absolute_store_uri(uri: str | None) -> str:
+    """The store URI with a relative SQLite path made absolute (Ray actors have their own cwd)."""
+    resolved = resolve_store_uri(uri)
+    if is_sqlite(resolved):
+        path = resolved.split("://", 1)[1][1:]  # sqlite:///rel.db -> rel.db ; sqlite:////abs -> /abs
+        if path and path != ":memory:" and not os.path.isabs(path):
+            return f"sqlite:///{os.path.abspath(path)}"
+    return resolved
+
+
+def _make_backend(cfg: SweepConfig, objective: Objective) -> Backend:
+    if cfg.execution.backend == "local":
+        from sweeps.engine.local_backend import LocalBackend
+
+        return LocalBackend(objective)
+    from sweeps.engine.ray_backend import RayBackend  # imports Ray: only when a sweep uses it
+
+    return RayBackend(cfg, objective)
+
+
+def _execute(setup: SweepSetup, objective: Objective, progress: ProgressCallback | None) -> SweepProgress:
+    notify = _safe(progress)
+    backend = _make_backend(setup.config, objective)
+    try:
+        backend.start(setup)
+        try:
+            backend.execute(notify)
+        except KeyboardInterrupt:
+            backend.interrupt()
+            notify(backend.finalize())
+            raise
+        except Exception as exc:
+            backend.abort(f"the sweep driver failed: {type(exc).__name__}: {exc}")
+            backend.finalize()
+            raise
+        final = backend.finalize()
+        notify(final)
+        return final
+    finally:
+        backend.close()
+
+
+def _safe(progress: ProgressCallback | None) -> ProgressCallback:
+    warned: list[bool] = []
+
+    def notify(snapshot: SweepProgress) -> None:
+        if progress is None:
+            return
+        try:
+            progress(snapshot)
+        except Exception as exc:  # a broken progress display must not break the sweep
+            if not warned:
+                warned.append(True)
+                log.warning("progress callback failed: %s", exc)
+
+    return notify
+
+
+def _conclude(setup: SweepSetup, final: SweepProgress, *, no_report: bool, no_register: bool) -> SweepResult:
+    cfg = setup.config
+    notes: list[str] = []
+    registered = None
+    report_path = None
+    with tracking.connect(setup.store_uri, setup.artifact_root) as client:
+        parent = client.get_run(final.parent_run_id)
+        pareto: tuple[Run, ...] = ()
+        if cfg.is_multi_objective:
+            ranked = ranking(client, setup.sweep_id)  # Pareto fronts: the reports package ranks them
+            best, pareto = ranked.best, ranked.pareto
+        else:
+            # The coordinator tracked the best as trials ended (first to reach the best value).
+            best = client.get_run(final.best_run_id) if final.best_run_id else None
+        if cfg.register is not None and not no_register:
+            if final.status == RunStatus.FINISHED.value:
+                registered, note = register_best(client, cfg.register, best, parent)
+                if note:
+                    notes.append(note)
+            else:
+                notes.append(f"nothing registered: the sweep ended {final.status}")
+        if not no_report:
+            try:
+                report_path = str(build_report(client, setup.sweep_id, cfg.report.output, top_k=cfg.report.top_k))
+            except SweepsError as exc:
+                notes.append(f"no report: {exc}")
+            except Exception as exc:  # the sweep's results stand even if the report breaks
+                log.warning("building the report failed", exc_info=True)
+                notes.append(f"no report: {type(exc).__name__}: {exc}")
+    return SweepResult(
+        sweep_id=setup.sweep_id,
+        parent_run_id=final.parent_run_id,
+        status=final.status,
+        best=best,
+        n_trials=final.started,
+        n_finished=final.finished,
+        n_pruned=final.pruned,
+        n_failed=final.failed,
+        n_killed=final.killed,
+        errors=final.errors,
+        first_error=final.first_error,
+        registered=registered,
+        report_path=report_path,
+        pareto=pareto,
+        metric_names=tuple(m.name for m in cfg.metrics),
+        notes=tuple(notes),
+        store_uri=setup.store_uri,
+        artifact_root=setup.artifact_root,
+    )

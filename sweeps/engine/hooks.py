@@ -1,0 +1,57 @@
+"""What happens after the trials: register the winner's model, build the HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sweeps.config import RegisterSpec
+from sweeps.errors import SweepsError
+from tracking.client import TrackingClient
+from tracking.entities import Run
+
+if TYPE_CHECKING:
+    from tracking.registry import ModelVersion
+
+__all__ = ["build_report", "default_report_path", "register_best"]
+
+
+def default_report_path(sweep_id: str) -> Path:
+    return Path("reports") / f"{sweep_id}.html"
+
+
+def register_best(
+    client: TrackingClient, spec: RegisterSpec, best: Run | None, parent: Run
+) -> tuple[ModelVersion | None, str | None]:
+    """Register the best trial's `model/` under `spec.model` with `spec.alias`; (version, note)."""
+    if best is None:
+        return None, f"nothing registered as {spec.model!r}: no trial finished"
+    logged = [a.path for a in client.list_artifacts(best.run_id)]
+    if "model" not in logged:
+        return None, (
+            f"nothing registered as {spec.model!r}: the best trial ({best.name}) logged no model; "
+            "call trial.log_model(model) in the objective"
+        )
+    registry = client.registry
+    sweep_id = parent.tags.get("sweeps.sweep_id", "")
+    why = f"best trial ({best.name}) of sweep {sweep_id}"
+    version = registry.register_model(
+        spec.model, f"runs:/{best.run_id}/model", tags={"sweeps.sweep_id": sweep_id}, reason=why
+    )
+    version = registry.set_alias(spec.model, spec.alias, version.version, reason=why)
+    client.set_tags(parent.run_id, {"sweeps.registered": f"models:/{spec.model}/{version.version}"})
+    return version, None
+
+
+def build_report(
+    client: TrackingClient, sweep_id: str, path: str | Path | None = None, *, top_k: int = 10
+) -> Path:
+    """Write the HTML report of `sweep_id` (default ``reports/<sweep_id>.html``); returns its path."""
+    import reports
+
+    output = Path(path) if path is not None else default_report_path(sweep_id)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return Path(reports.build_report(client, sweep_id, output, top_k=top_k))
+    except reports.ReportError as exc:
+        raise SweepsError(f"could not write the report of {sweep_id}: {exc}") from exc

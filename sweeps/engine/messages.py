@@ -1,0 +1,81 @@
+"""Frozen records that cross the boundary between the coordinator and the trial workers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tracking.entities import MetricPoint
+
+__all__ = ["Outbox", "PruningGate", "TrialAssignment", "TrialOutcome", "WorkerInfo"]
+
+OutcomeState = Literal["complete", "pruned", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """Who runs a trial: a worker id, its host and (on Ray) its node id."""
+
+    worker_id: str
+    hostname: str
+    node_id: str | None = None
+
+    @property
+    def node(self) -> str:
+        """The `sweeps.node` tag: ``hostname/node id`` (just the hostname in-process)."""
+        return f"{self.hostname}/{self.node_id}" if self.node_id else self.hostname
+
+
+@dataclass(frozen=True, slots=True)
+class PruningGate:
+    """When a report must ask the coordinator's pruner; other reports are recorded locally.
+
+    Saves a round trip per step when no pruner is configured or the step is still in the
+    pruner's warm-up, where Optuna's answer is known to be "keep going".
+    """
+
+    enabled: bool = False
+    warmup_steps: int = 0
+
+    def asks(self, step: int) -> bool:
+        return self.enabled and step >= self.warmup_steps
+
+
+@dataclass(frozen=True, slots=True)
+class TrialAssignment:
+    """One attempt at one trial, handed to a worker: what to run and where to log it."""
+
+    number: int
+    run_id: str
+    params: Mapping[str, object]
+    attempt: int
+    artifact_uri: str
+    ship_artifacts: bool  # True: artifacts travel as bytes through the coordinator
+    pruning: PruningGate = field(default_factory=PruningGate)
+    metric_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """What a trial logged since its last call to the coordinator, sent along with that call."""
+
+    points: tuple[MetricPoint, ...] = ()
+    reports: tuple[tuple[int, float], ...] = ()  # (step, value) not yet seen by the pruner
+    params: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.points or self.reports or self.params or self.tags)
+
+
+@dataclass(frozen=True, slots=True)
+class TrialOutcome:
+    """How an attempt ended, with whatever it logged since its last call."""
+
+    number: int
+    attempt: int
+    state: OutcomeState
+    values: tuple[float, ...] | None = None
+    error: str | None = None
+    outbox: Outbox = field(default_factory=Outbox)

@@ -1,0 +1,132 @@
+"""The sweep's parent run: its id, tags, flattened-config params, provenance artifacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+
+import yaml
+
+from sweeps.config import SweepConfig
+from tracking.client import TrackingClient
+from tracking.entities import Run
+from tracking.uri import mask_password
+from tracking.validation import MAX_PARAM_VALUE_LEN
+
+__all__ = [
+    "SweepSetup",
+    "code_version",
+    "create_parent",
+    "environment_info",
+    "flatten_config",
+    "new_sweep_id",
+    "parent_tags",
+]
+
+TAG = "sweeps."
+PACKAGES = ("sweeps", "optuna", "ray", "numpy", "scikit-learn", "polars", "pandas", "sqlalchemy", "fsspec")
+
+
+@dataclass(frozen=True)
+class SweepSetup:
+    """Everything the coordinator needs to start (or resume) a sweep; crosses to the Ray actor."""
+
+    config: SweepConfig
+    sweep_id: str
+    store_uri: str  # absolute: the coordinator may run with another working directory
+    artifact_root: str
+    code_version: str = "unknown"
+    environment: Mapping[str, object] = field(default_factory=dict)
+    parent_run_id: str | None = None  # set when resuming
+    node_id: str | None = None  # Ray node the coordinator is pinned to
+
+
+def new_sweep_id(name: str) -> str:
+    """``<name>-<8 hex>``: the id users pass to show / report / resume."""
+    return f"{name}-{secrets.token_hex(4)}"
+
+
+def code_version(folder: str | None) -> str:
+    """The git commit of `folder` (the config's directory), or ``unknown`` outside a repo."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", folder or os.getcwd(), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and commit else "unknown"
+
+
+def environment_info(commit: str) -> dict[str, object]:
+    """Python, platform, host, git commit and the versions of the packages a sweep depends on."""
+    packages: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = None
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "hostname": socket.gethostname(),
+        "git_commit": commit,
+        "packages": packages,
+    }
+
+
+def flatten_config(data: Mapping[str, object], prefix: str = "") -> dict[str, str]:
+    """The resolved config as dotted-key params (lists as JSON text, empty mappings skipped)."""
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_config(value, f"{dotted}."))
+            continue
+        text = json.dumps(value, default=str) if isinstance(value, list | tuple) else str(value)
+        if len(text) <= MAX_PARAM_VALUE_LEN:  # the whole config is in config.yaml anyway
+            out[dotted] = text
+    return out
+
+
+def parent_tags(setup: SweepSetup) -> dict[str, str]:
+    cfg = setup.config
+    tags = {str(k): str(v) for k, v in cfg.tags.items()}
+    tags.update({
+        f"{TAG}kind": "sweep",
+        f"{TAG}sweep_id": setup.sweep_id,
+        f"{TAG}objective": cfg.objective,
+        f"{TAG}metrics": json.dumps([m.to_dict() for m in cfg.metrics]),
+        f"{TAG}sampler": cfg.sampler.name,
+        f"{TAG}pruner": cfg.pruner.name,
+        f"{TAG}budget.trials": str(cfg.budget.trials),
+        f"{TAG}concurrency": str(cfg.execution.concurrency),
+        f"{TAG}backend": cfg.execution.backend,
+        f"{TAG}code_version": setup.code_version,
+        f"{TAG}store": mask_password(setup.store_uri),
+    })
+    if cfg.base_dir:
+        # A relative `path/file.py:function` objective resolves against it on resume.
+        tags[f"{TAG}base_dir"] = cfg.base_dir
+    return tags
+
+
+def create_parent(client: TrackingClient, setup: SweepSetup) -> Run:
+    """Start the RUNNING parent run with its tags, params, config.yaml and environment.json."""
+    cfg = setup.config
+    resolved = cfg.to_dict()
+    handle = client.start_run(
+        experiment=cfg.experiment, name=cfg.name, tags=parent_tags(setup), params=flatten_config(resolved)
+    )
+    handle.log_text(yaml.safe_dump(resolved, sort_keys=False), "config.yaml")
+    handle.log_dict(dict(setup.environment), "environment.json")
+    return client.get_run(handle.run_id)

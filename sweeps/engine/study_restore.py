@@ -1,0 +1,157 @@
+"""Rebuild a sweep's in-memory Optuna study from its child runs, for `sweeps resume`.
+
+The store is the sweep's only persistent state: each child run holds its trial number,
+params, distributions (tag `sweeps.distributions`), status, objective values and the
+reported intermediate values, which is all Optuna needs to continue where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution, json_to_distribution
+from optuna.trial import FrozenTrial, TrialState, create_trial
+
+from sweeps.config import SweepConfig
+from tracking.client import TrackingClient
+from tracking.entities import Run, RunStatus
+from tracking.validation import param_text
+
+__all__ = ["INTERMEDIATE_PREFIX", "OBJECTIVE_PREFIX", "Restored", "restore_study"]
+
+log = logging.getLogger(__name__)
+
+OBJECTIVE_PREFIX = "objective."
+INTERMEDIATE_PREFIX = "intermediate."
+CRASHED_ERROR = "driver stopped before the trial finished"
+
+
+@dataclass
+class Restored:
+    """What the resumed sweep already has: trials started, final statuses, the best so far."""
+
+    started: int = 0
+    counts: dict[RunStatus, int] = field(default_factory=dict)
+    best: tuple[float, int, str] | None = None  # (value, number, run id)
+
+
+def restore_study(client: TrackingClient, study: optuna.Study, cfg: SweepConfig, parent: Run) -> Restored:
+    """Add every stored trial to `study` (numbers kept), closing RUNNING leftovers as FAILED."""
+    by_number: dict[int, Run] = {}
+    for run in client.child_runs(parent.run_id):
+        number = _number(run)
+        if number is not None and number not in by_number:
+            by_number[number] = run
+    stale = [r for r in by_number.values() if r.status is RunStatus.RUNNING]
+    for run in stale:
+        client.end_run(run.run_id, RunStatus.FAILED, CRASHED_ERROR)
+    if stale:
+        refreshed = {r.run_id: r for r in client.get_runs([r.run_id for r in stale])}
+        by_number = {n: refreshed.get(r.run_id, r) for n, r in by_number.items()}
+    histories: Mapping[str, Mapping[str, list]] = {}
+    key = f"{INTERMEDIATE_PREFIX}{cfg.metric.name}"
+    if not cfg.is_multi_objective and by_number:
+        histories = client.store.metric_histories([r.run_id for r in by_number.values()], [key])
+    restored = Restored(started=len(by_number))
+    maximize = cfg.metric.goal == "maximize"
+    for number in range(max(by_number, default=-1) + 1):
+        run = by_number.get(number)
+        if run is None:
+            # A number asked for but never turned into a run (crash in between): a FAIL
+            # placeholder keeps Optuna's numbering equal to the stored trial numbers.
+            study.add_trial(create_trial(state=TrialState.FAIL))
+            continue
+        restored.counts[run.status] = restored.counts.get(run.status, 0) + 1
+        intermediate = {m.step: m.value for m in histories.get(run.run_id, {}).get(key, [])}
+        frozen = _frozen_trial(run, cfg, intermediate, study.sampler)
+        study.add_trial(frozen)
+        if frozen.state is TrialState.COMPLETE:
+            value = frozen.values[0]
+            if restored.best is None or (value > restored.best[0] if maximize else value < restored.best[0]):
+                restored.best = (value, number, run.run_id)
+    return restored
+
+
+def _number(run: Run) -> int | None:
+    text = run.tags.get("sweeps.trial_number")
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _frozen_trial(
+    run: Run, cfg: SweepConfig, intermediate: dict[int, float], sampler: optuna.samplers.BaseSampler
+) -> FrozenTrial:
+    distributions = _distributions(run)
+    params = {}
+    for name, dist in distributions.items():
+        text = run.params.get(name)
+        if text is not None:
+            value = _decode(name, text, dist)
+            if value is not _MISSING:
+                params[name] = value
+    distributions = {k: d for k, d in distributions.items() if k in params}
+    keys = [f"{OBJECTIVE_PREFIX}{m.name}" for m in cfg.metrics]
+    values = [run.metrics[k].last for k in keys if k in run.metrics]
+    state = {
+        RunStatus.FINISHED: TrialState.COMPLETE,
+        RunStatus.PRUNED: TrialState.PRUNED,
+    }.get(run.status, TrialState.FAIL)
+    if state is TrialState.COMPLETE and len(values) != len(cfg.metrics):
+        state = TrialState.FAIL  # finished without its objective values: unusable for the sampler
+    if state is TrialState.PRUNED:
+        last = intermediate[max(intermediate)] if intermediate else None
+        values = [last] if last is not None else []
+    return create_trial(
+        state=state,
+        values=values if state in (TrialState.COMPLETE, TrialState.PRUNED) and values else None,
+        params=params,
+        distributions=distributions,
+        intermediate_values=intermediate if not cfg.is_multi_objective else None,
+        system_attrs=_grid_attrs(sampler, params),
+    )
+
+
+def _distributions(run: Run) -> dict[str, BaseDistribution]:
+    text = run.tags.get("sweeps.distributions")
+    if not text:
+        return {}
+    try:
+        raw = json.loads(text)
+        return {name: json_to_distribution(json.dumps(d)) for name, d in raw.items()}
+    except (ValueError, TypeError, KeyError) as exc:
+        log.warning("run %s: unreadable sweeps.distributions tag (%s); its params are not restored", run.run_id, exc)
+        return {}
+
+
+_MISSING = object()
+
+
+def _decode(name: str, text: str, dist: BaseDistribution) -> object:
+    """A stored param text back to the value Optuna sampled (None when it no longer fits)."""
+    try:
+        if isinstance(dist, CategoricalDistribution):
+            for choice in dist.choices:
+                if param_text(name, choice) == text:
+                    return choice
+            return _MISSING
+        return int(text) if isinstance(dist, IntDistribution) else float(text)
+    except (ValueError, TypeError):
+        return _MISSING
+
+
+def _grid_attrs(sampler: optuna.samplers.BaseSampler, params: Mapping[str, object]) -> dict[str, object] | None:
+    # GridSampler knows visited points by system attributes it set when sampling; restored
+    # trials need them too or the grid would be walked again from the start.
+    if not isinstance(sampler, optuna.samplers.GridSampler) or not params:
+        return None
+    try:
+        point = tuple(params.get(n) for n in sampler._param_names)
+        return {"search_space": sampler._search_space, "grid_id": sampler._all_grids.index(point)}
+    except (AttributeError, ValueError):
+        return None

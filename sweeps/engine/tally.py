@@ -1,0 +1,73 @@
+"""A sweep's running score: trials by outcome, failures, the best trial, the final status.
+
+Plain bookkeeping with no locking of its own: the coordinator holds its lock around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tracking.entities import RunStatus
+
+__all__ = ["Tally"]
+
+MAX_LISTED_ERRORS = 10
+
+
+@dataclass
+class Tally:
+    """Counts of the sweep's trials (restored ones included) and of this session's."""
+
+    maximize: bool
+    started: int = 0
+    finished: int = 0
+    pruned: int = 0
+    failed: int = 0
+    killed: int = 0
+    session_completed: int = 0
+    session_failed: int = 0
+    errors: list[str] = field(default_factory=list)  # "trial 3: ValueError: ..."
+    first_error: str | None = None  # the first failure's full text
+    best: tuple[float, int, str] | None = None  # (value, trial number, run id)
+
+    def count(self, status: RunStatus, n: int = 1) -> None:
+        attr = {"FINISHED": "finished", "PRUNED": "pruned", "FAILED": "failed", "KILLED": "killed"}[status.value]
+        setattr(self, attr, getattr(self, attr) + n)
+
+    def ended(self, number: int, status: RunStatus, error: str | None) -> None:
+        """Count a trial of this session that just ended."""
+        self.count(status)
+        self.session_completed += 1
+        if status is RunStatus.FAILED:
+            self.session_failed += 1
+            self.errors.append(f"trial {number}: {last_line(error)}")
+            if self.first_error is None:
+                self.first_error = f"trial {number}:\n{error or 'unknown error'}"
+
+    def improve(self, value: float, number: int, run_id: str) -> bool:
+        """Record a finished trial's value; True when it is the new best (ties keep the first)."""
+        if self.best is not None:
+            better = value > self.best[0] if self.maximize else value < self.best[0]
+            if not better:
+                return False
+        self.best = (value, number, run_id)
+        return True
+
+    def final_status(self, *, interrupted: bool, fatal: str | None) -> tuple[RunStatus, str | None]:
+        """The parent run's end: KILLED on Ctrl-C, FAILED when stopped or when every trial failed."""
+        summary = "; ".join(self.errors[:MAX_LISTED_ERRORS])
+        if len(self.errors) > MAX_LISTED_ERRORS:
+            summary += f"; ... {len(self.errors) - MAX_LISTED_ERRORS} more"
+        if interrupted:
+            return RunStatus.KILLED, "interrupted (Ctrl-C)"
+        if fatal is not None:
+            return RunStatus.FAILED, fatal + (f": {summary}" if summary else "")
+        if self.started > 0 and self.finished + self.pruned == 0:
+            return RunStatus.FAILED, f"every trial failed: {summary}" if summary else "every trial failed"
+        return RunStatus.FINISHED, None
+
+
+def last_line(error: str | None) -> str:
+    """The last non-empty line of a traceback: the exception and its message."""
+    lines = [line.strip() for line in (error or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error"

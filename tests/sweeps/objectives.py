@@ -1,0 +1,170 @@
+"""Tiny objectives for the engine tests, referenced as ``<this file>:<function>`` in configs.
+
+A file reference is loaded by path on the driver and shipped to Ray workers by value, so the
+tests need no PYTHONPATH or runtime_env for the workers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import optuna
+
+from sweeps import Trial, TrialPruned
+
+HERE = Path(__file__).resolve()
+
+
+def ref(name: str) -> str:
+    """The config `objective:` string for the function `name` of this module."""
+    return f"{HERE}:{name}"
+
+
+def quadratic(trial: Trial) -> float:
+    """Logs a short curve and reports it; best at x = 2."""
+    x = float(trial.params["x"])
+    for step in range(3):
+        loss = (x - 2.0) ** 2 + 1.0 / (step + 1)
+        trial.log_metrics({"loss": loss, "x_seen": x}, step=step)
+        trial.report(loss, step=step)
+    trial.set_tag("note", "quadratic")
+    return (x - 2.0) ** 2
+
+
+def curve(trial: Trial) -> float:
+    """Ten reported steps; trials with a large `x` are obviously worse at every step."""
+    x = float(trial.params["x"])
+    value = 0.0
+    for step in range(10):
+        value = x * 10 + step * 0.01
+        trial.log_metric("val_loss", value, step=step)
+        trial.report(value, step=step)
+    return value
+
+
+def conditional(trial: Trial) -> float:
+    """The `l1_ratio` param exists only when `penalty` is elasticnet."""
+    p = trial.params
+    if p["penalty"] == "elasticnet":
+        assert "l1_ratio" in p, p
+        return float(p["alpha"]) + float(p["l1_ratio"])
+    assert "l1_ratio" not in p, p
+    return float(p["alpha"])
+
+
+def define_by_run(trial: Trial) -> float:
+    """A space the config cannot express: the number of layers decides which params exist."""
+    layers = trial.suggest_int("layers", 1, 3)
+    total = 0.0
+    for i in range(layers):
+        total += trial.suggest_float(f"width_{i}", 1.0, 10.0, log=True)
+    trial.log_metric("total", total)
+    return total
+
+
+def optuna_style(trial: optuna.Trial) -> float:
+    """Written for Optuna: suggests, reports, checks should_prune, raises optuna.TrialPruned."""
+    x = trial.suggest_float("x", -5.0, 5.0)
+    kind = trial.suggest_categorical("kind", ["a", "b"])
+    n = trial.suggest_int("n", 1, 4, step=1)
+    trial.set_user_attr("kind_upper", kind.upper())
+    value = (x - 1.0) ** 2 + n
+    for step in range(4):
+        trial.report(value + 10 - step, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+    return value
+
+
+def flaky(trial: Trial) -> float:
+    """Raises on odd-numbered trials."""
+    trial.log_metric("started", 1.0, step=0)
+    if trial.number % 2 == 1:
+        raise ValueError(f"boom on trial {trial.number}")
+    return float(trial.params["x"])
+
+
+def always_fails(trial: Trial) -> float:
+    raise RuntimeError("this objective always fails")
+
+
+def dies(trial: Trial) -> float:
+    """Kills its worker process on trial 1 (every attempt), so retries run out."""
+    trial.log_metric("alive", 1.0, step=0)
+    trial.report(1.0, step=0)
+    if trial.number == 1:
+        os._exit(1)
+    return float(trial.params["x"])
+
+
+def dies_once(trial: Trial) -> float:
+    """Kills its worker on the first attempt of trial 1 only: the retry succeeds."""
+    if trial.number == 1 and trial.attempt == 0:
+        os._exit(1)
+    return float(trial.params["x"])
+
+
+def sleepy(trial: Trial) -> float:
+    """Trial 0 hangs far past any timeout; the others return at once."""
+    if trial.number == 0:
+        time.sleep(120)
+    return float(trial.params["x"])
+
+
+def slow(trial: Trial) -> float:
+    """About 4 s per trial, so a driver can be interrupted mid-sweep."""
+    x = float(trial.params["x"])
+    for step in range(40):
+        time.sleep(0.1)
+        trial.log_metric("progress", step / 40, step=step)
+        trial.report(x + step, step=step)
+    return x
+
+
+def paced(trial: Trial) -> float:
+    """About 0.3 s per trial, logging and reporting three steps."""
+    x = float(trial.params["x"])
+    for step in range(3):
+        time.sleep(0.1)
+        trial.log_metric("loss", (x - 0.5) ** 2 + step, step=step)
+        trial.report((x - 0.5) ** 2 + step, step=step)
+    return (x - 0.5) ** 2
+
+
+def sweeps_pruned(trial: Trial) -> float:
+    """Raises sweeps.TrialPruned itself after two steps for large x."""
+    x = float(trial.params["x"])
+    trial.report(x, step=0)
+    trial.report(x, step=1)
+    if x > 0.5:
+        raise TrialPruned()
+    return x
+
+
+def with_artifacts(trial: Trial) -> float:
+    """Logs a dict, a text file and a small model with predict()."""
+    trial.log_dict({"x": trial.params["x"]}, "info/params.json")
+    trial.log_model(Constant(float(trial.params["x"])), input_example=[[1.0, 2.0]])
+    return float(trial.params["x"])
+
+
+def multi(trial: Trial) -> dict[str, float]:
+    x = float(trial.params["x"])
+    return {"acc": x, "cost": x * x}
+
+
+def returns_none(trial: Trial) -> None:
+    """Logs its metric and returns nothing: the last logged value counts."""
+    trial.log_metric("score", float(trial.params["x"]) * 2, step=0)
+
+
+class Constant:
+    """A model that predicts one number for every row."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def predict(self, rows: object) -> list[float]:
+        return [self.value for _ in rows]  # type: ignore[attr-defined]
