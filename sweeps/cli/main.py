@@ -7,39 +7,43 @@ import sys
 
 import click
 
-# Each module defines a click command or group named in this table; a module that is not
-# present yet is skipped so that parts of the CLI can land independently.
-_COMMANDS = (
-    ("sweeps.cli.run_cmd", ("run", "resume", "list_cmd", "show")),
-    ("sweeps.cli.runs_cmd", ("runs", "db")),
-    ("sweeps.cli.report_cmd", ("report", "compare")),
-    ("sweeps.cli.models_cmd", ("models",)),
-)
+# Command name -> (module, attribute). Modules are imported only when their command runs:
+# `sweeps models promote` in a CI job should not pay for matplotlib or Ray.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("sweeps.cli.run_cmd", "run"),
+    "resume": ("sweeps.cli.run_cmd", "resume"),
+    "list": ("sweeps.cli.run_cmd", "list_cmd"),
+    "show": ("sweeps.cli.run_cmd", "show"),
+    "report": ("sweeps.cli.report_cmd", "report"),
+    "compare": ("sweeps.cli.report_cmd", "compare"),
+    "runs": ("sweeps.cli.runs_cmd", "runs"),
+    "models": ("sweeps.cli.models_cmd", "models"),
+    "db": ("sweeps.cli.runs_cmd", "db"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sweeps")
 def cli() -> None:
     """Sweeps: hyperparameter sweeps on Optuna + Ray, tracked and compared."""
 
 
-def _register() -> None:
-    for module_name, names in _COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        for name in names:
-            command = getattr(module, name, None)
-            if command is not None:
-                cli.add_command(command)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; exit codes: 0 ok, 1 failure, 2 bad usage or config, 3 champion kept."""
-    _register()
     try:
         # Without standalone mode, click returns the code a command gave to ctx.exit(n).
         returned = cli.main(args=argv, prog_name="sweeps", standalone_mode=False)

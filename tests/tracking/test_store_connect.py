@@ -182,3 +182,9 @@ def test_a_database_that_is_not_a_sweeps_store_is_refused(fresh_store_uri: str) 
         assert sa.inspect(engine).get_table_names() == ["customers"]  # nothing was added
     finally:
         engine.dispose()
+
+
+def test_code_schema_version_is_alembic_head() -> None:
+    # The fast version check at connect compares with SCHEMA_VERSION instead of parsing the
+    # migration scripts; the two must never drift apart.
+    assert migrate.head_revision() == migrate.alembic_head()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from psycopg import errors as psycopg_errors
 from sqlalchemy import Connection, text
 
 from tracking.entities import MetricPoint
@@ -131,6 +130,8 @@ def _rebuild_summaries(conn: Connection, keys: Iterable[tuple[str, str]]) -> Non
 
 def _write_points_postgres(raw, points: Sequence[MetricPoint]) -> int:  # type: ignore[no-untyped-def]
     """COPY ``points`` into the metrics table; returns how many were new."""
+    from psycopg import errors as psycopg_errors  # only PostgreSQL stores need the driver
+
     data = _copy_text(points)
     # Fast path: COPY straight into the table. A step already stored (a retried batch, a
     # duplicate) makes it fail with a unique violation; only then pay for the staging path.

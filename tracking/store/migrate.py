@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, inspect, text
 
 from tracking.errors import SchemaVersionError
 from tracking.store.engine import write_transaction
+from tracking.store.schema import SCHEMA_VERSION
 from tracking.uri import mask_password
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
+# Alembic is imported only when a migration has to run: every CLI call and every worker
+# process connects, and importing it costs more than the whole version check.
+
 
 def _config(conn: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.set_main_option("path_separator", "os")  # without it alembic >= 1.16 warns on every connect
@@ -28,13 +34,22 @@ def _config(conn: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    """The schema revision this code expects (a test checks it is Alembic's head)."""
+    return SCHEMA_VERSION
+
+
+def alembic_head() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
 
 
 def _lock(conn: Connection) -> None:
@@ -48,6 +63,8 @@ def upgrade(engine: Engine) -> None:
     """Bring the database to the code's schema (``sweeps db upgrade``)."""
     with write_transaction(engine) as conn:
         _lock(conn)
+        from alembic import command
+
         command.upgrade(_config(conn), "head")
 
 
@@ -65,6 +82,8 @@ def ensure_schema(engine: Engine, *, upgrade_old: bool = False) -> None:
         if current == head:
             return
         _check_upgradable(conn, engine, current, head, upgrade_old)
+        from alembic import command
+
         command.upgrade(_config(conn), "head")
 
 
@@ -72,6 +91,8 @@ def _check_upgradable(conn: Connection, engine: Engine, current: str | None, hea
     where = mask_password(str(engine.url))
     if current is None and inspect(conn).get_table_names() and not upgrade_old:
         raise SchemaVersionError(f"database {where} holds tables but no schema version; it is not a Sweeps store")
+    from alembic.script import ScriptDirectory
+
     known = {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
     if current is not None and current not in known:
         raise SchemaVersionError(

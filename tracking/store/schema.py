@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
 )
 
+# The Alembic revision these tables correspond to; bump it with every new migration.
 SCHEMA_VERSION = "0001"
 
 metadata = MetaData()
