@@ -1,16 +1,28 @@
-"""Pieces every CLI command shares: the --store option, opening a client, failing cleanly."""
+"""Pieces every CLI command shares: the --store option, opening the store, failing cleanly."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 import tracking
-from tracking.uri import mask_password
+from tracking.uri import is_sqlite, mask_password, resolve_store_uri
 
 F = TypeVar("F", bound=Callable[..., object])
+
+
+class Failure(click.ClickException):
+    """Exit code 1 with a message (passwords masked)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(mask_password(message))
 
 
 def store_option(fn: F) -> F:
@@ -23,14 +35,34 @@ def store_option(fn: F) -> F:
     )(fn)
 
 
-def open_client(store: str | None, **options: object) -> tracking.TrackingClient:
+@contextmanager
+def open_client(store: str | None, *, must_exist: bool = False) -> Iterator[tracking.TrackingClient]:
+    """A client on ``store``; store errors become one masked line and exit 1 (a bad URI: 2).
+
+    ``must_exist``: commands that only read refuse to create an empty SQLite file by accident.
+    """
     try:
-        return tracking.connect(store, **options)  # type: ignore[arg-type]
-    except tracking.TrackingError as exc:
-        raise click.ClickException(mask_password(str(exc))) from exc
+        uri = resolve_store_uri(store)
+        path = _sqlite_path(uri)
+        if must_exist and path is not None and not path.exists():
+            raise Failure(
+                f"store {uri} does not exist; pass --store or set $SWEEPS_STORE to the store the sweep wrote to"
+            )
+        client = tracking.connect(uri)
+    except tracking.InvalidURI as exc:
+        raise click.UsageError(mask_password(str(exc))) from exc
+    except (tracking.TrackingError, SQLAlchemyError) as exc:
+        raise Failure(f"cannot open the store: {exc}") from exc
+    try:
+        yield client
+    except (tracking.TrackingError, SQLAlchemyError) as exc:
+        raise Failure(str(exc)) from exc
+    finally:
+        client.close()
 
 
-class Failure(click.ClickException):
-    """Exit code 1 with a message (click's own ClickException also exits 1)."""
-
-    exit_code = 1
+def _sqlite_path(uri: str) -> Path | None:
+    if not is_sqlite(uri):
+        return None
+    rest = uri.partition(":///")[2]
+    return Path(rest) if rest and rest != ":memory:" else None

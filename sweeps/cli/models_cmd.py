@@ -7,38 +7,22 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-import tracking
-from tracking.errors import InvalidURI, TrackingError
+from sweeps.cli.common import open_client, store_option
+from tracking.errors import TrackingError
 from tracking.registry import ModelRegistry, PromotionDecision, Stage, check_alias
-from tracking.uri import mask_password
 
 EXIT_CHAMPION_KEPT = 3
 
-_store_option = click.option(
-    "--store", metavar="URI", default=None,
-    help="Tracking store URI (default: $SWEEPS_STORE, then sqlite:///sweeps.db).",
-)
 _reason_option = click.option("--reason", default=None, help="Why; kept in the audit log.")
 _user_option = click.option("--user", default=None, help="Who, for the audit log (default: $SWEEPS_USER, then login).")
 
 
 @contextmanager
 def _registry(store: str | None) -> Iterator[ModelRegistry]:
-    """The registry of ``store``; tracking errors become a one-line message and exit status 1."""
-    try:
-        client = tracking.connect(store)
-    except InvalidURI as exc:
-        raise click.UsageError(mask_password(str(exc))) from exc
-    except (TrackingError, SQLAlchemyError) as exc:
-        raise click.ClickException(f"cannot open the store: {mask_password(str(exc))}") from exc
-    try:
+    """The registry of ``store``; store errors exit 1 with one masked line."""
+    with open_client(store) as client:
         yield client.registry
-    except (TrackingError, SQLAlchemyError) as exc:
-        raise click.ClickException(mask_password(str(exc))) from exc
-    finally:
-        client.close()
 
 
 def _when(ms: int) -> str:
@@ -58,7 +42,7 @@ def models() -> None:
 
 
 @models.command("list")
-@_store_option
+@store_option
 def list_models(store: str | None) -> None:
     """List registered models with their latest version and aliases."""
     with _registry(store) as registry:
@@ -81,7 +65,7 @@ def list_models(store: str | None) -> None:
 
 @models.command("show")
 @click.argument("name")
-@_store_option
+@store_option
 def show(name: str, store: str | None) -> None:
     """Show a model's versions (stage, aliases, source run) and its audit log."""
     with _registry(store) as registry:
@@ -118,7 +102,7 @@ def show(name: str, store: str | None) -> None:
 @click.argument("version", type=click.IntRange(min=1))
 @_reason_option
 @_user_option
-@_store_option
+@store_option
 def alias(name: str, alias: str, version: int, reason: str | None, user: str | None, store: str | None) -> None:
     """Point ALIAS (e.g. challenger) of model NAME at VERSION."""
     try:
@@ -139,7 +123,7 @@ def alias(name: str, alias: str, version: int, reason: str | None, user: str | N
 @click.option("--archive-existing", is_flag=True, help="Archive the other versions in that stage.")
 @_reason_option
 @_user_option
-@_store_option
+@store_option
 def stage(
     name: str, version: int, stage: str, archive_existing: bool, reason: str | None, user: str | None,
     store: str | None,
@@ -162,7 +146,7 @@ def stage(
               help="How much better the challenger must be.")
 @_reason_option
 @_user_option
-@_store_option
+@store_option
 def promote(
     name: str, metric: str, goal: str, min_delta: float, reason: str | None,
     user: str | None, store: str | None,

@@ -90,7 +90,7 @@ def run(
 @click.option("--no-register", is_flag=True, help="Do not register the best model.")
 def resume(sweep_id: str, store: str | None, address: str | None, no_report: bool, no_register: bool) -> None:
     """Continue an interrupted sweep to its budget."""
-    with open_client(store) as client, _sweep_errors():
+    with open_client(store, must_exist=True) as client, _sweep_errors():
         parent = find_sweep(client, sweep_id)
         metric = next(iter(_metric_names(parent)), None)
         click.echo(f"resuming sweep {sweep_id} ({_status(parent)}) · store {mask_password(client.uri)}")
@@ -227,7 +227,7 @@ def sweep_row(parent: Run, children: Sequence[Run], experiment: str) -> tuple[st
 @store_option
 def show(sweep_id: str, top_k: int, store: str | None) -> None:
     """The leaderboard of a sweep, best trial first."""
-    with open_client(store) as client, _sweep_errors():
+    with open_client(store, must_exist=True) as client, _sweep_errors():
         parent = find_sweep(client, sweep_id)
         children = client.child_runs(parent.run_id)
         frame = leaderboard(client, sweep_id, top_k=top_k)

@@ -31,7 +31,7 @@ def runs(
     store: str | None,
 ) -> None:
     """Search runs with the filter language of the tracking store."""
-    with open_client(store) as client:
+    with open_client(store, must_exist=True) as client:
         try:
             frame = client.search_runs(
                 list(experiment) or None, filter=filter_text, order_by=list(order_by), max_results=max_results
