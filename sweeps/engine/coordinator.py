@@ -362,9 +362,20 @@ class Coordinator:
             if status is RunStatus.FINISHED and values is not None:
                 improved = self._tally.improve(values[0], live.number, live.run_id)
             self._live.pop(live.number, None)
-        # The run's final status is written off the caller's path: Optuna already knows, and
-        # the worker waiting on this call should get its next trial without another commit.
-        self._writer.submit(self._end_run, live.run_id, status, error, improved)
+            # The run's final status is written off the caller's path: Optuna already knows,
+            # and the worker waiting on this call should get its next trial without another
+            # commit. Submitted under the lock that updated the tally, so a driver that saw
+            # this trial end and called finalize() finds the write queued before shutdown.
+            queued = self._queue_end_locked(live.run_id, status, error, improved)
+        if not queued:  # the sweep was already finalized (a launch that raced the end)
+            self._end_run(live.run_id, status, error, improved)
+
+    def _queue_end_locked(self, run_id: str, status: RunStatus, error: str | None, improved: bool) -> bool:
+        try:
+            self._writer.submit(self._end_run, run_id, status, error, improved)
+        except RuntimeError:  # the writer was shut down by finalize()
+            return False
+        return True
 
     def _end_run(self, run_id: str, status: RunStatus, error: str | None, improved: bool) -> None:
         try:
@@ -420,6 +431,8 @@ class Coordinator:
         with self._lock:
             status, error = self._tally.final_status(interrupted=self._interrupted, fatal=self._fatal)
             self._final = status
+        with self._lock:  # no trial can queue its end between here and the shutdown
+            self._writer.shutdown(wait=False)
         try:
             self._writer.shutdown(wait=True)  # every trial's status is stored before the parent's
             self._client.flush()
