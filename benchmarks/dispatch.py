@@ -9,7 +9,10 @@ One process, one machine, Ray started once and shared:
 each running the same trivial objective that logs and reports 10 steps. Then the parallel
 speed-up of a CPU-bound objective (~0.5 s) at concurrency 1 vs 2.
 
-    .venv/bin/python benchmarks/dispatch.py [--trials 200] [--concurrency 2] [--skip-tune]
+    .venv/bin/python benchmarks/dispatch.py [--trials 200] [--concurrency 2] [--skip-tune] [--repeat 3]
+
+With --repeat N every contender runs N times, interleaved, and the table shows medians: the
+machine is shared, so a single run says little. The load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -65,6 +69,7 @@ class Measure:
     trials: int
     wall_s: float
     steady_s: float | None = None  # first trial start -> last trial end, from the store
+    startup_s: float | None = None  # call -> first trial start (actors, imports, parent run)
 
     @property
     def rate(self) -> float:
@@ -116,15 +121,17 @@ def ours(trials: int, concurrency: int, pruner: str, workdir: Path, objective: s
         "execution": {"backend": "ray", "concurrency": concurrency, "resources": {"cpu": 1}},
         "artifacts": str(workdir / "artifacts"),
     }
+    started_at = time.time()
     start = time.perf_counter()
     result = sweeps.run(config, store=store, no_report=True, no_register=True)
     wall = time.perf_counter() - start
     assert result.status == "FINISHED" and result.n_trials == trials, result
     with tracking.connect(store) as client:
         runs = client.child_runs(result.parent_run_id)
-    steady = (max(r.end_time or 0 for r in runs) - min(r.start_time for r in runs)) / 1000.0
+    first = min(r.start_time for r in runs) / 1000.0
+    steady = max(r.end_time or 0 for r in runs) / 1000.0 - first
     label = f"ours on Ray, concurrency {concurrency} (pruner {pruner})"
-    return Measure(label, trials, wall, steady)
+    return Measure(label, trials, wall, steady, first - started_at)
 
 
 def ray_tune(trials: int, concurrency: int, workdir: Path) -> Measure:
@@ -160,13 +167,31 @@ def ray_tune(trials: int, concurrency: int, workdir: Path) -> Measure:
 # -- report ----------------------------------------------------------------------------------
 
 
+def _median(runs: list[Measure]) -> Measure:
+    """Medians of wall, steady and start-up time over repeated runs of one contender."""
+    def med(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return statistics.median(known) if known else None
+
+    wall = med([m.wall_s for m in runs])
+    assert wall is not None
+    name = runs[0].name + (f" [median of {len(runs)}]" if len(runs) > 1 else "")
+    return Measure(name, runs[0].trials, wall, med([m.steady_s for m in runs]), med([m.startup_s for m in runs]))
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
 def _row(m: Measure, reference: Measure | None) -> str:
     steady = f"{m.steady_rate:8.1f}" if m.steady_rate else "       -"
     ratio = f"{m.rate / reference.rate:7.2f}x" if reference else "       -"
     steady_ratio = "        -"
     if reference is not None and m.steady_rate and reference.steady_rate:
         steady_ratio = f"{m.steady_rate / reference.steady_rate:8.2f}x"
-    return f"{m.name:<58} {m.trials:>6} {m.wall_s:>8.2f} {m.rate:>8.1f} {steady} {ratio} {steady_ratio}"
+    startup = f"{m.startup_s:8.2f}" if m.startup_s is not None else "       -"
+    return f"{m.name:<70} {m.trials:>6} {m.wall_s:>8.2f} {m.rate:>8.1f} {steady} {ratio} {steady_ratio} {startup}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--cpu-trials", type=int, default=12, help="trials of the 0.5 s objective per run")
     parser.add_argument("--skip-tune", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per contender; the table shows medians")
     args = parser.parse_args(argv)
+    repeat = max(1, args.repeat)
 
     warnings.filterwarnings("ignore")
     logging.getLogger("ray").setLevel(logging.ERROR)
@@ -186,19 +213,28 @@ def main(argv: list[str] | None = None) -> int:
     from sweeps.engine.ray_backend import connect_ray
 
     connect_ray(None)  # one local Ray for every contender, started outside the timings
-    print(f"machine: {os.cpu_count()} CPUs, Ray {ray.__version__}; {args.trials} trials x {STEPS} steps")
+    print(f"machine: {os.cpu_count()} CPUs, Ray {ray.__version__}; {args.trials} trials x {STEPS} steps; {_load()}")
     with tempfile.TemporaryDirectory(prefix="sweeps-bench-") as tmp:
         workdir = Path(tmp)
         floor = raw_optuna(args.trials, "none")
         floor_pruned = raw_optuna(args.trials, "median")
-        mine = ours(args.trials, args.concurrency, "none", workdir)
-        mine_pruned = ours(args.trials, args.concurrency, "median", workdir)
-        tune_m = None if args.skip_tune else ray_tune(args.trials, args.concurrency, workdir)
+        runs: dict[str, list[Measure]] = {"none": [], "median": [], "tune": []}
+        for i in range(repeat):  # interleaved, so a burst of load elsewhere hits every contender
+            place = workdir / f"run-{i}"
+            place.mkdir()
+            runs["none"].append(ours(args.trials, args.concurrency, "none", place))
+            runs["median"].append(ours(args.trials, args.concurrency, "median", place))
+            if not args.skip_tune:
+                runs["tune"].append(ray_tune(args.trials, args.concurrency, place))
+        mine, mine_pruned = _median(runs["none"]), _median(runs["median"])
+        tune_m = _median(runs["tune"]) if runs["tune"] else None
 
         header = (
-            f"{'':<58} {'trials':>6} {'wall s':>8} {'tr/s':>8} {'steady':>8} {'x Tune':>8} {'x steady':>9}"
+            f"{'':<70} {'trials':>6} {'wall s':>8} {'tr/s':>8} {'steady':>8} {'x Tune':>8} {'x steady':>9}"
+            f" {'start s':>8}"
         )
-        print("\nThroughput (wall: the whole call, Ray already up; steady: first trial start -> last end)")
+        print("\nThroughput (wall: the whole call, Ray already up; steady: first trial start -> last end;")
+        print("start: the call -> the first trial's start)")
         print(header)
         for m in (floor, floor_pruned, mine, mine_pruned, tune_m):
             if m is not None:
@@ -208,17 +244,30 @@ def main(argv: list[str] | None = None) -> int:
                   f"{mine_pruned.rate / tune_m.rate:.2f}x (median pruner: a round trip per report)")
             print(f"ours / Ray Tune, steady (trials running):    {mine.steady_rate / tune_m.steady_rate:.2f}x "
                   f"(no pruner), {mine_pruned.steady_rate / tune_m.steady_rate:.2f}x (median pruner)")
+            if repeat > 1:
+                pairs = zip(runs["none"], runs["tune"], strict=True)
+                print("  per repeat (wall, no pruner): " + ", ".join(f"{a.rate / t.rate:.2f}x" for a, t in pairs))
         print(f"ours / raw Optuna floor: {mine.rate / floor.rate:.2f}x")
 
-        one = ours(args.cpu_trials, 1, "none", workdir, objective="cpu_bound")
-        two = ours(args.cpu_trials, 2, "none", workdir, objective="cpu_bound")
+        cpu: dict[int, list[Measure]] = {1: [], 2: []}
+        for i in range(repeat):
+            place = workdir / f"cpu-{i}"
+            place.mkdir()
+            for concurrency in (1, 2):
+                cpu[concurrency].append(ours(args.cpu_trials, concurrency, "none", place, objective="cpu_bound"))
+        one, two = _median(cpu[1]), _median(cpu[2])
         print(f"\nParallel efficiency: {args.cpu_trials} trials of a ~0.5 s CPU-bound objective")
-        print(f"{'':<58} {'trials':>6} {'wall s':>8} {'tr/s':>8} {'steady':>8}")
+        print(f"{'':<70} {'trials':>6} {'wall s':>8} {'tr/s':>8} {'steady':>8} {'':>8} {'':>9} {'start s':>8}")
         for m in (one, two):
-            print(_row(m, None)[:-18])
+            print(_row(m, None))
         assert one.steady_rate and two.steady_rate
         print(f"speed-up 1 -> 2 workers: {two.steady_rate / one.steady_rate:.2f}x steady, "
               f"{one.wall_s / two.wall_s:.2f}x wall (includes starting the worker actors)")
+        if repeat > 1:
+            pairs = zip(cpu[1], cpu[2], strict=True)
+            each = [f"{b.steady_rate / a.steady_rate:.2f}x" for a, b in pairs if a.steady_rate and b.steady_rate]
+            print("  per repeat (steady): " + ", ".join(each))
+    print(_load())
     ray.shutdown()
     return 0
 

@@ -75,6 +75,8 @@ class TrackingClient:
         self._next_step: dict[tuple[str, str], int] = {}
         self._writable: set[str] = set()  # runs known to be RUNNING
         self._created: set[str] = set()  # runs this client started: no stored steps to seed from
+        # Experiments are never renamed or deleted, so a name resolved once stays valid.
+        self._experiments: dict[str, Experiment] = {}
         self._registry: ModelRegistry | None = None
 
     def __repr__(self) -> str:
@@ -107,13 +109,22 @@ class TrackingClient:
     # -- experiments -----------------------------------------------------------------------
 
     def get_or_create_experiment(self, name: str) -> Experiment:
+        known = self._experiments.get(name)
+        if known is not None:
+            return known
         check_key("experiment", name)
-        return self.store.get_or_create_experiment(name, self.artifact_root)
+        found = self.store.get_or_create_experiment(name, self.artifact_root)
+        self._experiments[name] = found
+        return found
 
     def get_experiment_by_name(self, name: str) -> Experiment:
+        known = self._experiments.get(name)
+        if known is not None:
+            return known
         found = self.store.get_experiment_by_name(name)
         if found is None:
             raise ExperimentNotFound(f"no experiment named {name!r}")
+        self._experiments[name] = found
         return found
 
     def list_experiments(self) -> list[Experiment]:
@@ -163,6 +174,32 @@ class TrackingClient:
             self._writable.discard(run_id)
 
     set_terminated = end_run
+
+    def end_runs(
+        self, ends: Sequence[tuple[str, RunStatus, str | None]], points: Sequence[MetricPoint] = ()
+    ) -> None:
+        """`end_run` for several runs at once, with their last metric points: one transaction.
+
+        `ends` holds (run id, status, error); `points` (each with its run id) are checked
+        before anything is written and stored after every point queued before them.
+        """
+        checked = [
+            MetricPoint(
+                p.run_id,
+                check_key("metric", p.key),
+                check_step(p.key, p.step),
+                check_metric_value(p.key, p.value),
+                check_timestamp(p.key, p.timestamp),
+            )
+            for p in points
+        ]
+        ends = [(run_id, RunStatus(status), error) for run_id, status, error in ends]
+        for run_id in {p.run_id for p in checked}:
+            self._require_writable(run_id)  # as log_batch: a finished run takes no more points
+        self.sink.flush()
+        self.store.end_runs(ends, checked)
+        with self._lock:
+            self._writable.difference_update(run_id for run_id, _, _ in ends)
 
     def get_run(self, run_id: str) -> Run:
         self.sink.flush()

@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import optuna
@@ -22,6 +21,7 @@ from optuna.trial import TrialState
 
 import tracking
 from sweeps.config import suggest_params
+from sweeps.engine.batch_writer import BatchWriter
 from sweeps.engine.messages import Outbox, TrialAssignment, TrialOutcome, WorkerInfo
 from sweeps.engine.parent import TAG, SweepSetup, create_parent
 from sweeps.engine.result import RunningTrial, SweepProgress
@@ -52,6 +52,7 @@ class _Live:
     started: float = field(default_factory=time.monotonic)
     last_report: tuple[int, float] | None = None
     reported_steps: set[int] = field(default_factory=set)
+    held_reports: dict[int, float] = field(default_factory=dict)  # no pruner: given to Optuna if pruned
     new_params: dict[str, object] = field(default_factory=dict)  # define-by-run, not yet stored
     closed: bool = False
 
@@ -74,6 +75,8 @@ class Coordinator:
         self._in_flight: dict[str, int] = {}  # worker id -> trial number
         self._retry: collections.deque[int] = collections.deque()
         self._launching = 0
+        self._closing = 0  # trials marked closed whose _close has not finished yet
+        self._closed_all = threading.Condition(self._lock)  # notified when _closing drops to 0
         self._tally = Tally(maximize=cfg.metric.goal == "maximize")
         self._stopping = False
         self._exhausted = False  # the grid sampler has visited every point
@@ -81,7 +84,8 @@ class Coordinator:
         self._interrupted = False
         self._final = RunStatus.RUNNING  # the parent's status once finalize() has run
         self._t0 = time.monotonic()
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweeps-run-writer")
+        # Updates the parent's best tags; improvements that come close together share a write.
+        self._writer: BatchWriter[bool] = BatchWriter(self._store_best, "sweeps-best-writer")
         if setup.parent_run_id is None:
             self._parent = create_parent(self._client, setup)
         else:
@@ -173,7 +177,8 @@ class Coordinator:
                 live.worker_id = worker.worker_id
                 self._in_flight[worker.worker_id] = number
         if stopping:  # interrupted while the run was being created
-            live.closed = True
+            with self._lock:
+                self._mark_closed_locked(live)
             self._close(live, RunStatus.KILLED, error="the sweep was stopped before the trial started")
             return None
         return self._assignment(live, worker)
@@ -254,6 +259,21 @@ class Coordinator:
             return None if live is None or live.closed else live
 
     def _apply(self, live: _Live, outbox: Outbox, extra_report: tuple[int, float] | None = None) -> None:
+        points = self._points(live, outbox, extra_report)
+        if points:
+            self._client.log_batch(live.run_id, points)
+        self._params_and_tags(live, outbox)
+
+    def _params_and_tags(self, live: _Live, outbox: Outbox) -> None:
+        if outbox.params:
+            self._client.log_params(live.run_id, outbox.params)
+        if outbox.tags:
+            self._client.set_tags(live.run_id, outbox.tags)
+
+    def _points(
+        self, live: _Live, outbox: Outbox, extra_report: tuple[int, float] | None = None
+    ) -> list[MetricPoint]:
+        """The outbox's points plus its reports as points; the reports go to Optuna too."""
         reports = list(outbox.reports) + ([extra_report] if extra_report else [])
         points = list(outbox.points)
         if reports:
@@ -261,40 +281,40 @@ class Coordinator:
                 for step, value in reports:
                     # A retried attempt reports its steps again; Optuna keeps the first value.
                     if not self._multi and step not in live.reported_steps:
-                        live.handle.report(value, step)
+                        if self._gate.enabled:
+                            live.handle.report(value, step)
+                        else:  # no pruner reads them: only a PRUNED tell needs them (_close_marked)
+                            live.held_reports[step] = value
                     live.reported_steps.add(step)
                     live.last_report = (step, value)
             now = int(time.time() * 1000)
             points += [MetricPoint(live.run_id, self._intermediate_key, s, v, now) for s, v in reports]
-        if points:
-            self._client.log_batch(live.run_id, points)
-        if outbox.params:
-            self._client.log_params(live.run_id, outbox.params)
-        if outbox.tags:
-            self._client.set_tags(live.run_id, outbox.tags)
+        return points
 
     # -- ending trials ---------------------------------------------------------------------
 
     def finish(self, outcome: TrialOutcome) -> None:
-        """Record how an attempt ended: its points first, then Optuna, then the run's status."""
+        """Record how an attempt ended: its points and status first, then Optuna."""
         with self._lock:
             live = self._live.get(outcome.number)
             if live is None or live.closed or live.attempt != outcome.attempt:
                 return  # a stale attempt (its trial was already closed or retried)
-            live.closed = True
+            self._mark_closed_locked(live)
             if live.worker_id is not None and self._in_flight.get(live.worker_id) == live.number:
                 del self._in_flight[live.worker_id]
+        points: list[MetricPoint] = []
         try:
-            self._apply(live, outcome.outbox)
+            points = self._points(live, outcome.outbox)
+            self._params_and_tags(live, outcome.outbox)
         except Exception as exc:  # e.g. a tag the store refuses: the trial fails, the sweep goes on
-            self._close(live, RunStatus.FAILED, error=f"could not store what the trial logged: {exc}")
+            self._close(live, RunStatus.FAILED, error=f"could not store what the trial logged: {exc}", points=points)
             return
         if outcome.state == "complete":
-            self._close(live, RunStatus.FINISHED, values=outcome.values)
+            self._close(live, RunStatus.FINISHED, values=outcome.values, points=points)
         elif outcome.state == "pruned":
-            self._close(live, RunStatus.PRUNED)
+            self._close(live, RunStatus.PRUNED, points=points)
         else:
-            self._close(live, RunStatus.FAILED, error=outcome.error)
+            self._close(live, RunStatus.FAILED, error=outcome.error, points=points)
 
     def worker_lost(self, worker_id: str, reason: str, timed_out: int | None = None) -> bool:
         """A worker died (or was killed for `timed_out`): retry or fail its trial; True if work is left."""
@@ -315,11 +335,17 @@ class Coordinator:
                         f"the worker running this trial died ({reason}); "
                         f"gave up after {live.attempt + 1} attempt(s) (execution.retries = {retries})"
                     )
-                live.closed = True
+                self._mark_closed_locked(live)
         if error is not None and live is not None:
             self._close(live, RunStatus.FAILED, error=error)
         with self._lock:
             return self._has_work_locked()
+
+    def _mark_closed_locked(self, live: _Live) -> None:
+        # Counted until _close ends, so neither progress() nor finalize() sees the sweep
+        # done while a trial's results are still on their way to the store and to Optuna.
+        live.closed = True
+        self._closing += 1
 
     def _close(
         self,
@@ -327,71 +353,98 @@ class Coordinator:
         status: RunStatus,
         values: tuple[float, ...] | None = None,
         error: str | None = None,
+        points: list[MetricPoint] | None = None,
     ) -> None:
-        """End a trial whose `closed` flag the caller set: store, then Optuna, then run status."""
-        points: list[MetricPoint] = []
+        """End a trial marked closed: its points and status in one transaction, then Optuna."""
+        try:
+            self._close_marked(live, status, values, error, points or [])
+        finally:
+            with self._lock:
+                self._closing -= 1
+                if not self._closing:
+                    self._closed_all.notify_all()
+
+    def _close_marked(
+        self,
+        live: _Live,
+        status: RunStatus,
+        values: tuple[float, ...] | None,
+        error: str | None,
+        points: list[MetricPoint],
+    ) -> None:
         now = int(time.time() * 1000)
         if status is RunStatus.FINISHED and values is not None:
-            points = [MetricPoint(live.run_id, k, 0, v, now) for k, v in zip(self._objective_keys, values, strict=True)]
+            keys = self._objective_keys
+            points += [MetricPoint(live.run_id, k, 0, v, now) for k, v in zip(keys, values, strict=True)]
         elif status is RunStatus.PRUNED and live.last_report is not None and not self._multi:
             # data model: a pruned trial's last reported value stands as its objective value
-            points = [MetricPoint(live.run_id, self._objective_keys[0], 0, live.last_report[1], now)]
+            points.append(MetricPoint(live.run_id, self._objective_keys[0], 0, live.last_report[1], now))
+        # Every point of the trial is stored before Optuna hears the result. The run's status
+        # goes in the same transaction: the worker waiting on this call pays for one commit.
+        stored = False
         try:
             if live.new_params:
                 self._client.log_params(live.run_id, live.new_params)
                 tag = distributions_json(live.distributions)
                 self._client.set_tags(live.run_id, {f"{TAG}distributions": tag})
-            if points:
-                self._client.log_batch(live.run_id, points)
-            self._client.flush()  # every point of the trial is stored before Optuna hears the result
+            self._client.end_runs([(live.run_id, status, error)], points)
+            stored = True
         except Exception as exc:
             log.warning("trial %s: could not store its final records: %s", live.number, exc)
             if status is not RunStatus.KILLED:
                 status, error = RunStatus.FAILED, f"could not store the trial's results: {exc}\n{error or ''}".strip()
-        improved = False
         with self._lock:
+            if status is RunStatus.PRUNED:  # Optuna takes a pruned trial's value from its reports
+                for step, value in sorted(live.held_reports.items()):
+                    live.handle.report(value, step)
+                live.held_reports.clear()
             state, exhausted = tell(self._study, live.handle, status, values)
             self._exhausted = self._exhausted or exhausted
             if status is RunStatus.FINISHED and state is not TrialState.COMPLETE:
                 status, error = RunStatus.FAILED, f"Optuna refused the objective values {values}"
+                stored = False
             self._tally.ended(live.number, status, error)
             limit = self._cfg.budget.max_failures
             if status is RunStatus.FAILED and limit is not None and self._tally.session_failed >= limit:
                 self._stopping = True
                 self._fatal = self._fatal or f"max_failures ({limit}) reached; the sweep stopped"
+            improved = False
             if status is RunStatus.FINISHED and values is not None:
                 improved = self._tally.improve(values[0], live.number, live.run_id)
             self._live.pop(live.number, None)
-            # The run's final status is written off the caller's path: Optuna already knows,
-            # and the worker waiting on this call should get its next trial without another
-            # commit. Submitted under the lock that updated the tally, so a driver that saw
-            # this trial end and called finalize() finds the write queued before shutdown.
-            queued = self._queue_end_locked(live.run_id, status, error, improved)
+            # The parent's best tags are written off the caller's path. Queued under the lock
+            # that updated the tally, so finalize() finds the write queued before shutdown.
+            queued = not improved or self._queue_best_locked()
+        if not stored:  # the status could not go with the points, or Optuna changed it
+            self._end_run(live.run_id, status, error)
         if not queued:  # the sweep was already finalized (a launch that raced the end)
-            self._end_run(live.run_id, status, error, improved)
+            self._store_best()
 
-    def _queue_end_locked(self, run_id: str, status: RunStatus, error: str | None, improved: bool) -> bool:
+    def _queue_best_locked(self) -> bool:
         try:
-            self._writer.submit(self._end_run, run_id, status, error, improved)
+            self._writer.submit(True)
         except RuntimeError:  # the writer was shut down by finalize()
             return False
         return True
 
-    def _end_run(self, run_id: str, status: RunStatus, error: str | None, improved: bool) -> None:
+    def _end_run(self, run_id: str, status: RunStatus, error: str | None) -> None:
         try:
             self._client.end_run(run_id, status, error)
-            if improved:
-                self._store_best()
         except Exception:
             log.warning("could not record the end of run %s", run_id, exc_info=True)
 
-    def _store_best(self) -> None:
+    def _store_best(self, _batch: object = None) -> None:
+        """Tag the parent with the best trial so far (the writer thread calls it per batch)."""
         with self._lock:
             best = self._tally.best
-        if best is not None:
+        if best is None:
+            return
+        try:
             self._client.set_tags(
                 self.parent_run_id, {f"{TAG}best_run_id": best[2], f"{TAG}best_value": repr(best[0])}
             )
+        except Exception:
+            log.warning("could not record the sweep's best trial", exc_info=True)
 
     # -- stopping --------------------------------------------------------------------------
 
@@ -413,7 +466,7 @@ class Coordinator:
             self._interrupted = True
             open_trials = [lv for lv in self._live.values() if not lv.closed]
             for live in open_trials:
-                live.closed = True
+                self._mark_closed_locked(live)
             self._in_flight.clear()
             self._retry.clear()
         for live in open_trials:
@@ -425,10 +478,12 @@ class Coordinator:
             self._stopping = True
             leftover = [lv for lv in self._live.values() if not lv.closed]
             for live in leftover:
-                live.closed = True
+                self._mark_closed_locked(live)
         for live in leftover:
             self._close(live, RunStatus.KILLED, error="the sweep ended before the trial finished")
         with self._lock:
+            while self._closing:  # trials other threads are closing are counted before the parent ends
+                self._closed_all.wait()
             status, error = self._tally.final_status(interrupted=self._interrupted, fatal=self._fatal)
             self._final = status
         with self._lock:  # no trial can queue its end between here and the shutdown
@@ -454,7 +509,7 @@ class Coordinator:
                 if not lv.closed and lv.worker_id is not None
             )
             best = t.best
-            done = not running and not self._launching and not self._has_work_locked()
+            done = not running and not self._launching and not self._closing and not self._has_work_locked()
             return SweepProgress(
                 sweep_id=self.sweep_id,
                 parent_run_id=self.parent_run_id,

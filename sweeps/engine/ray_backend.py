@@ -24,7 +24,7 @@ import ray
 from optuna.distributions import BaseDistribution
 from ray import cloudpickle
 from ray.actor import ActorHandle
-from ray.exceptions import RayActorError, RayError
+from ray.exceptions import AuthenticationError, RayActorError, RayError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from sweeps.config import SweepConfig
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 POLL_S = 0.25
 AUTH_MODE_ENV = "RAY_AUTH_MODE"
 _TOKEN_SOURCES = ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 # -- starting or joining Ray -----------------------------------------------------------------
@@ -57,15 +58,18 @@ def connect_ray(address: str | None) -> bool:
         return False
     set_auth_mode(os.environ.get(AUTH_MODE_ENV) or _auth_mode(address))
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
+    if address is not None:
+        _check_reachable(address)
     try:
         if address is None:
             # "local": a fresh instance even when RAY_ADDRESS or a `ray start` cluster exists.
             ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, **quiet)
         else:
             ray.init(address=address, **quiet)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    except (ConnectionError, RuntimeError, ValueError, RayError) as exc:
+        # RayError: ray.init raises AuthenticationError itself when token auth is on and no token is set.
         where = "start a local Ray" if address is None else f"join the Ray cluster at {address!r}"
-        raise SweepsError(f"could not {where}: {exc}") from exc
+        raise SweepsError(f"could not {where}: {_join_error(exc)}") from exc
     return True
 
 
@@ -90,6 +94,45 @@ def _auth_mode(address: str | None) -> str:
     if any(os.environ.get(name) for name in _TOKEN_SOURCES) or (Path.home() / ".ray" / "auth_token").is_file():
         return "token"
     return "disabled"
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast when nothing listens at `address`: ray.init would retry for many minutes."""
+    if address == "auto":
+        return  # Ray looks the address up itself ($RAY_ADDRESS, or the last `ray start` here)
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    host = host.strip("[]")
+    target, note = host, ""
+    if not address.startswith("ray://") and host in _LOOPBACK:
+        # Ray dials this machine's own address instead (ray-project/ray#59110), so probe that.
+        target = ray.util.get_node_ip_address()
+        note = f" (Ray dials {target} for {host}; a head started with --node-ip-address {host} cannot be joined)"
+    try:
+        with socket.create_connection((target, int(port)), timeout=timeout_s):
+            return
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SweepsError(
+            f"could not join the Ray cluster at {address!r}: nothing answers at {target}:{port} ({reason}){note}; "
+            f"start the head there (`ray start --head --port {port}`) or fix execution.address / --address"
+        ) from exc
+
+
+def _join_error(exc: BaseException) -> str:
+    """What went wrong when starting or joining Ray, with the fix when the token was refused."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    # Ray wraps the refusal in a ConnectionError; the AuthenticationError survives only as text.
+    if any(isinstance(e, AuthenticationError) or "InvalidAuthToken" in str(e) for e in chain):
+        return (
+            "the cluster refused this driver's authentication token; give the driver the cluster's token "
+            "in $RAY_AUTH_TOKEN (or a file named by $RAY_AUTH_TOKEN_PATH, default ~/.ray/auth_token) "
+            "with RAY_AUTH_MODE=token"
+        )
+    return str(exc).strip() or type(exc).__name__
 
 
 def _check_resources(cfg: SweepConfig) -> None:
