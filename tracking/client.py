@@ -175,9 +175,7 @@ class TrackingClient:
 
     set_terminated = end_run
 
-    def end_runs(
-        self, ends: Sequence[tuple[str, RunStatus, str | None]], points: Sequence[MetricPoint] = ()
-    ) -> None:
+    def end_runs(self, ends: Sequence[tuple[str, RunStatus, str | None]], points: Sequence[MetricPoint] = ()) -> None:
         """`end_run` for several runs at once, with their last metric points: one transaction.
 
         `ends` holds (run id, status, error); `points` (each with its run id) are checked

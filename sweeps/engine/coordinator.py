@@ -270,9 +270,7 @@ class Coordinator:
         if outbox.tags:
             self._client.set_tags(live.run_id, outbox.tags)
 
-    def _points(
-        self, live: _Live, outbox: Outbox, extra_report: tuple[int, float] | None = None
-    ) -> list[MetricPoint]:
+    def _points(self, live: _Live, outbox: Outbox, extra_report: tuple[int, float] | None = None) -> list[MetricPoint]:
         """The outbox's points plus its reports as points; the reports go to Optuna too."""
         reports = list(outbox.reports) + ([extra_report] if extra_report else [])
         points = list(outbox.points)
@@ -440,9 +438,7 @@ class Coordinator:
         if best is None:
             return
         try:
-            self._client.set_tags(
-                self.parent_run_id, {f"{TAG}best_run_id": best[2], f"{TAG}best_value": repr(best[0])}
-            )
+            self._client.set_tags(self.parent_run_id, {f"{TAG}best_run_id": best[2], f"{TAG}best_value": repr(best[0])})
         except Exception:
             log.warning("could not record the sweep's best trial", exc_info=True)
 

@@ -14,8 +14,12 @@ def test_create_run_returns_what_get_run_reads_back(client: TrackingClient) -> N
     experiment = client.get_or_create_experiment("e")
     for _ in range(2):  # the second time the parent is known to exist
         created = client.store.create_run(
-            experiment, name="child", parent_run_id=parent.run_id, tags={"a": "1", "b": "two"},
-            params={"x": "0.5", "n": "3"}, user="someone",
+            experiment,
+            name="child",
+            parent_run_id=parent.run_id,
+            tags={"a": "1", "b": "two"},
+            params={"x": "0.5", "n": "3"},
+            user="someone",
         )
         assert created == client.get_run(created.run_id)
         assert created.parent_run_id == parent.run_id and dict(created.params) == {"x": "0.5", "n": "3"}

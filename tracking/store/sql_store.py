@@ -251,9 +251,7 @@ class SqlStore:
 
         self._write(end)
 
-    def end_runs(
-        self, ends: Sequence[tuple[str, RunStatus, str | None]], points: Sequence[MetricPoint] = ()
-    ) -> None:
+    def end_runs(self, ends: Sequence[tuple[str, RunStatus, str | None]], points: Sequence[MetricPoint] = ()) -> None:
         """Store `points` and the final status of several runs in one transaction.
 
         `ends` holds (run id, status, error). All or nothing: an unknown run id raises
