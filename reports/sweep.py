@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Row, and_, select
+from sqlalchemy import and_, select
 
 from reports.errors import ReportError, SweepNotFound
-from tracking import MetricSummary, Run, RunStatus, TrackingClient
+from tracking import Run, TrackingClient
 from tracking.store import schema as t
 from tracking.store.engine import read_connection
 from tracking.uri import mask_password
@@ -153,50 +151,8 @@ def load_sweep(client: TrackingClient, sweep_id: str) -> Sweep:
 
 
 def read_children(client: TrackingClient, parent_run_id: str) -> list[Run]:
-    """The child runs of a parent, in start order, with params, tags and metric summaries.
-
-    Same records as ``client.child_runs``, read with one query per table (the children
-    selected by a subquery rather than chunks of ids): ranking 1,000 trials stays well
-    under half a second.
-    """
-    runs, s = t.runs, t.metric_summaries
-    children = select(runs.c.run_id).where(runs.c.parent_run_id == parent_run_id).scalar_subquery()
-    client.flush()
-    with read_connection(client.store.engine) as conn:
-        rows = conn.execute(
-            select(runs).where(runs.c.parent_run_id == parent_run_id).order_by(runs.c.start_time, runs.c.run_id)
-        ).all()
-        params = _pairs(conn.execute(select(t.params.c.run_id, t.params.c.key, t.params.c.value)
-                                     .where(t.params.c.run_id.in_(children))).all())
-        tags = _pairs(conn.execute(select(t.tags.c.run_id, t.tags.c.key, t.tags.c.value)
-                                   .where(t.tags.c.run_id.in_(children))).all())
-        summaries: dict[str, dict[str, MetricSummary]] = {}
-        for r in conn.execute(select(s).where(s.c.run_id.in_(children))).all():
-            summaries.setdefault(r.run_id, {})[r.key] = MetricSummary(
-                r.key, _nan(r.last_value), r.last_step, r.last_timestamp,
-                _nan(r.min_value), r.min_step, _nan(r.max_value), r.max_step,
-            )
-    return [
-        Run(
-            run_id=r.run_id, experiment_id=r.experiment_id, name=r.name, status=RunStatus(r.status),
-            start_time=r.start_time, end_time=r.end_time, parent_run_id=r.parent_run_id,
-            artifact_uri=r.artifact_uri, error=r.error, user=r.user, params=params.get(r.run_id, {}),
-            tags=tags.get(r.run_id, {}), metrics=summaries.get(r.run_id, {}),
-        )
-        for r in rows
-    ]
-
-
-def _pairs(rows: Sequence[Row]) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for run_id, key, value in rows:
-        out.setdefault(run_id, {})[key] = value
-    return out
-
-
-def _nan(value: float | None) -> float:
-    # The store keeps NaN as NULL (SQLite has no NaN REAL).
-    return math.nan if value is None else float(value)
+    """The child runs of a parent, in start order, with params, tags and metric summaries."""
+    return client.child_runs(parent_run_id)
 
 
 def objectives_of(parent: Run, trials: tuple[Run, ...] | list[Run]) -> tuple[Objective, ...]:
