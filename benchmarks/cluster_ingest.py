@@ -1,9 +1,10 @@
 """Ingestion at cluster scale: 32 Ray trials flood metric points through our sweep path vs MLflow's client.
 
-Ours: a real sweep (coordinator actor, worker actors, `Trial.log_metrics`, batching sink, store).
+Ours: a real sweep (worker actors, `Trial.log_metrics`, the coordinator and its batching sink in
+this process, the store).
 MLflow: the same actors call `MlflowClient.log_batch` into the same kind of store.
 Run: ``python benchmarks/cluster_ingest.py [--trials 32] [--seconds 15] [--no-postgres] [--no-mlflow]``;
-``--profile FILE`` (py-spy of the coordinator), ``--trusted-points`` and ``--switch-interval`` are
+``--profile FILE`` (py-spy of the driver), ``--trusted-points`` and ``--switch-interval`` are
 what-ifs for finding the limit. Prints points/s, lag from log to visible, sink memory, CPU per
 part of the machine and ratios; not a timed test. Numbers and what limits them: docs/capacity.md.
 """
@@ -188,14 +189,12 @@ class CpuAccount:
 def _part(name: str, cmdline: str) -> str:
     if "postgres" in name or "postgres" in cmdline.split(" ")[0]:
         return "PostgreSQL"
-    if "Coordinator" in cmdline or "Coordinator" in name:
-        return "coordinator"
     if "TrialWorker" in cmdline or "MlflowFlooder" in cmdline:
         return "trials"
     if "ray" in name.lower() or "raylet" in name or "gcs_server" in name or "/ray/" in cmdline:
         return "Ray system"
     if "cluster_ingest" in cmdline:
-        return "benchmark driver"
+        return "driver (coordinator + sink)"
     return "other processes"
 
 
@@ -232,7 +231,7 @@ def _when_all_visible(watch: Watch, total: int, fallback: float) -> float:
 
 
 def _time_writes(coordinator: object, switch_interval: float | None, trusted: bool) -> None:
-    """Runs inside the coordinator actor: time each batch its sink writes (duty cycle, rate while writing).
+    """Time each batch its sink writes (duty cycle, rate while writing).
 
     Two what-ifs for finding the limit: a shorter GIL switch interval, and `trusted` points
     (handed to the sink as they come, without the client re-validating what the worker checked).
@@ -266,7 +265,7 @@ def _time_writes(coordinator: object, switch_interval: float | None, trusted: bo
 
 
 def _coordinator_stats(coordinator: object) -> dict[str, float]:
-    """Runs inside the coordinator actor (via __ray_call__): its sink's peak and its memory."""
+    """The coordinator's sink peak and the driver's memory (the coordinator runs in it)."""
     import psutil
 
     from tracking.entities import MetricPoint
@@ -320,7 +319,7 @@ def run_ours(
     watch = Watch(store, "SELECT run_id, last_step, last_value FROM metric_summaries WHERE key = :k")
     backend = RayBackend(cfg, resolve_objective(cfg.objective))
     backend.start(setup)
-    ray.get(backend.coordinator.__ray_call__.remote(_time_writes, switch_interval, trusted))
+    _time_writes(backend.coordinator, switch_interval, trusted)
     watcher = watch.start()
     profiler = None
     try:
@@ -328,12 +327,11 @@ def run_ours(
         watch.flood_until = opened + seconds
         cpu = CpuAccount()
         if profile is not None:
-            pid = int(ray.get(backend.coordinator.__ray_call__.remote(_coordinator_stats))["pid"])
-            profiler = _py_spy(pid, seconds, profile)
+            profiler = _py_spy(os.getpid(), seconds, profile)
         backend.execute(lambda _: None)
         done_at = time.time()
         cpu.stop()
-        stats = ray.get(backend.coordinator.__ray_call__.remote(_coordinator_stats))
+        stats = _coordinator_stats(backend.coordinator)
         backend.finalize()
     finally:
         backend.close()
@@ -366,7 +364,7 @@ def run_ours(
 
 
 def _py_spy(pid: int, seconds: float, out: Path):  # type: ignore[no-untyped-def]
-    """Sample the coordinator for the flood's length (py-spy ships in the venv's dev extras)."""
+    """Sample the driver (coordinator and sink) for the flood's length (py-spy ships in the venv's dev extras)."""
     import shutil
     import subprocess
 
@@ -481,9 +479,9 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-mlflow", action="store_true")
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy the coordinator, waits included, to FILE")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy the driver, waits included, to FILE")
     parser.add_argument(
-        "--switch-interval", type=float, default=None, help="sys.setswitchinterval in the coordinator (default 0.005)"
+        "--switch-interval", type=float, default=None, help="sys.setswitchinterval in the driver (default 0.005)"
     )
     parser.add_argument(
         "--trusted-points", action="store_true", help="what-if: the coordinator skips re-validating worker points"

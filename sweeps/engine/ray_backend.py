@@ -1,9 +1,9 @@
 """`backend: ray`: the only module of `sweeps` that imports Ray.
 
-Starts or joins Ray, runs the coordinator as a threaded actor pinned to the driver's node
-(so a SQLite store there works), and `concurrency` long-lived worker actors that pull
-trials from it until it has none left. The driver watches them: a dead worker is reported
-and replaced, a trial past `trial_timeout_s` has its worker killed, Ctrl-C kills them all.
+Starts or joins Ray and runs `concurrency` long-lived worker actors (`ray_worker.py`); the
+coordinator stays in this process, so a SQLite store on the driver's machine works. A dead
+worker is reported and replaced, a trial past `trial_timeout_s` has its worker killed,
+Ctrl-C kills them all.
 """
 
 from __future__ import annotations
@@ -13,29 +13,28 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
-import traceback
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import ray
-from optuna.distributions import BaseDistribution
 from ray import cloudpickle
 from ray.actor import ActorHandle
-from ray.exceptions import AuthenticationError, RayActorError, RayError
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from ray.exceptions import AuthenticationError, GetTimeoutError, RayActorError, RayError
 
 from sweeps.config import SweepConfig
 from sweeps.engine.coordinator import Coordinator
-from sweeps.engine.executor import Objective, run_trial
-from sweeps.engine.messages import Outbox, WorkerInfo
+from sweeps.engine.executor import Objective
+from sweeps.engine.messages import WorkerInfo
 from sweeps.engine.parent import SweepSetup
+from sweeps.engine.ray_worker import ChannelCall, LoadFailure, Reply, TrialWorker
 from sweeps.engine.result import ProgressCallback, SweepProgress
 from sweeps.errors import SweepsError
 
-__all__ = ["RayBackend", "RayChannel", "TrialWorker", "connect_ray", "set_auth_mode"]
+__all__ = ["RayBackend", "connect_ray", "set_auth_mode"]
 
 log = logging.getLogger(__name__)
 
@@ -147,116 +146,160 @@ def _check_resources(cfg: SweepConfig) -> None:
         )
 
 
-# -- the worker side ---------------------------------------------------------------------------
-
-
-class RayChannel:
-    """A trial's channel to the coordinator actor (one blocking call per method)."""
-
-    def __init__(self, coordinator: ActorHandle) -> None:
-        self._coordinator = coordinator
-
-    def suggest(self, number: int, name: str, distribution: BaseDistribution, outbox: Outbox) -> object:
-        return ray.get(self._coordinator.suggest.remote(number, name, distribution, outbox))
-
-    def report(self, number: int, step: int, value: float, outbox: Outbox) -> bool:
-        return ray.get(self._coordinator.report.remote(number, step, value, outbox))
-
-    def send(self, number: int, outbox: Outbox) -> None:
-        ray.get(self._coordinator.send.remote(number, outbox))
-
-    def put_artifacts(self, number: int, files: Mapping[str, bytes]) -> None:
-        ray.get(self._coordinator.put_artifacts.remote(number, dict(files)))
-
-
-class TrialWorker:
-    """A long-lived worker actor: pulls trials from the coordinator until there are none."""
-
-    def __init__(self, worker_id: str, objective: bytes) -> None:
-        self._worker_id = worker_id
-        self._objective_blob = objective
-
-    def run(self, coordinator: ActorHandle) -> int:
-        """Run trials until the coordinator has none left; returns how many ran."""
-        info = WorkerInfo(self._worker_id, socket.gethostname(), ray.get_runtime_context().get_node_id())
-        try:
-            objective: Objective = cloudpickle.loads(self._objective_blob)
-        except Exception as exc:
-            detail = "".join(traceback.format_exception_only(exc)).strip()
-            ray.get(coordinator.abort.remote(f"a worker on {info.node} could not load the objective: {detail}"))
-            return 0
-        channel = RayChannel(coordinator)
-        ran = 0
-        assignment = ray.get(coordinator.next_trial.remote(info))
-        while assignment is not None:
-            outcome = run_trial(objective, assignment, channel)
-            ran += 1
-            assignment = ray.get(coordinator.finish_and_next.remote(info, outcome))
-        return ran
-
-
 # -- the driver side ---------------------------------------------------------------------------
+
+
+class _Stopped(Exception):
+    """The backend is shutting down: a worker's driver thread ends quietly."""
 
 
 @dataclass
 class _Slot:
+    """One worker actor and the driver thread that feeds it trials."""
+
     worker_id: str
     actor: ActorHandle
-    ref: ray.ObjectRef
+    info: WorkerInfo | None = None
 
 
 class RayBackend:
-    """Drives a sweep on Ray: coordinator actor + `concurrency` worker actors."""
+    """Drives a sweep on Ray: the coordinator in this process, `concurrency` worker actors.
+
+    One driver thread per worker hands it trials and answers its channel calls. Keeping the
+    coordinator here (not in an actor of its own) saves a process start and an extra hop per
+    call, and the store is written from the driver's own machine.
+    """
 
     def __init__(self, cfg: SweepConfig, objective: Objective) -> None:
         self._cfg = cfg
         self._objective_blob = _pickle_objective(objective, cfg.objective)
         self._started_ray = False
-        self._coordinator: ActorHandle | None = None
-        self._slots: dict[ray.ObjectRef, _Slot] = {}
+        self._coordinator: Coordinator | None = None
+        self._slots: dict[str, _Slot] = {}
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a trial ended or a driver thread stopped
+        self._stopped = False
         self._deaths = 0
 
     def start(self, setup: SweepSetup) -> tuple[str, str]:
         self._started_ray = connect_ray(self._cfg.execution.address)
         _check_resources(self._cfg)
-        node_id = ray.get_runtime_context().get_node_id()
-        self._coordinator = _actor_class(Coordinator).options(
-            num_cpus=0,
-            max_concurrency=self._cfg.execution.concurrency + 4,
-            max_restarts=0,
-            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node_id, soft=False),
-        ).remote(replace(setup, node_id=node_id))
-        # Workers start (and import the objective's stack) while the coordinator sets up the
-        # sweep; their first call waits in the coordinator's queue until it is ready.
-        for _ in range(self._cfg.execution.concurrency):
-            self._spawn()
+        # Worker processes start (and import the objective's stack) while this process sets up
+        # the store and the parent run.
+        initial = [self._new_slot() for _ in range(self._cfg.execution.concurrency)]
         try:
-            return ray.get(self._coordinator.ready.remote())
-        except RayError as exc:
+            self._coordinator = Coordinator(replace(setup, node_id=_driver_node()))
+        except BaseException:
             self._kill_workers()
-            raise SweepsError(f"the sweep coordinator could not start: {_cause(exc)}") from exc
+            raise
+        for slot in initial:
+            thread = threading.Thread(target=self._drive, args=(slot,), name=f"sweeps-{slot.worker_id}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        return self._coordinator.ready()
 
     @property
-    def coordinator(self) -> ActorHandle:
+    def coordinator(self) -> Coordinator:
         assert self._coordinator is not None, "start() first"
         return self._coordinator
 
     def execute(self, progress: ProgressCallback) -> None:
-        last_poll = 0.0
-        while self._slots:
-            ready, _ = ray.wait(list(self._slots), num_returns=1, timeout=POLL_S)
-            for ref in ready:
-                self._reap(ref)
-            if time.monotonic() - last_poll >= POLL_S or ready:
-                last_poll = time.monotonic()
-                snapshot: SweepProgress = ray.get(self.coordinator.progress.remote())
-                progress(snapshot)
-                if snapshot.done:
-                    break  # workers still listed are idle or were never scheduled
-                self._enforce_timeouts(snapshot)
+        coordinator = self.coordinator
+        last = time.monotonic()
+        while True:
+            with self._changed:
+                self._changed.wait(POLL_S)
+            finished = not any(t.is_alive() for t in self._threads)
+            if not finished and time.monotonic() - last < POLL_S:
+                continue  # trials end many times a second: the display needs a few updates a second
+            last = time.monotonic()
+            snapshot = coordinator.progress()
+            progress(snapshot)
+            if finished or snapshot.done:
+                break  # workers still listed are idle or were never scheduled
         self._kill_workers()
 
-    def _spawn(self) -> None:
+    # -- one driver thread per worker ------------------------------------------------------
+
+    def _drive(self, slot: _Slot) -> None:
+        """Feed `slot` trials until none are left; replace its worker when it dies."""
+        coordinator = self.coordinator
+        current: _Slot | None = slot
+        while current is not None and not self._stopped:
+            try:
+                self._run_trials(current, coordinator)
+                return
+            except _Stopped:
+                return
+            except _CannotLoad as failure:
+                coordinator.abort(f"a worker could not load the objective: {failure}")
+                return
+            except _WorkerGone as gone:
+                current = self._replace(current, gone, coordinator)
+            except Exception as exc:  # the coordinator failed (the store went away, say): the sweep cannot go on
+                log.warning("the driver thread of worker %s failed", current.worker_id, exc_info=True)
+                coordinator.abort(f"the sweep driver failed: {type(exc).__name__}: {exc}")
+                return
+            finally:
+                with self._changed:
+                    self._changed.notify_all()
+
+    def _run_trials(self, slot: _Slot, coordinator: Coordinator) -> None:
+        info = self._call(slot, slot.actor.info.remote(), None, None)
+        if isinstance(info, LoadFailure):
+            raise _CannotLoad(info.detail)
+        slot.info = info
+        assignment = coordinator.next_trial(slot.info)
+        while assignment is not None:
+            deadline = _deadline(self._cfg.execution.trial_timeout_s)
+            message = self._call(slot, slot.actor.start.remote(assignment), deadline, assignment.number)
+            while isinstance(message, ChannelCall):
+                reply = _answer(coordinator, message)
+                message = self._call(slot, slot.actor.resume.remote(reply), deadline, assignment.number)
+            coordinator.finish(message)
+            with self._changed:
+                self._changed.notify_all()
+            assignment = coordinator.next_trial(slot.info)
+
+    def _call(self, slot: _Slot, ref: ray.ObjectRef, deadline: float | None, number: int | None) -> Any:
+        try:
+            return ray.get(ref, timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except GetTimeoutError:
+            ray.kill(slot.actor, no_restart=True)
+            raise _WorkerGone("killed: trial timeout", timed_out=number) from None
+        except RayActorError as exc:
+            if self._stopped:
+                raise _Stopped from None
+            raise _WorkerGone(_death_reason(exc)) from None
+        except RayError as exc:
+            if self._stopped:
+                raise _Stopped from None
+            raise _WorkerGone(f"worker error: {_cause(exc)}") from None
+
+    def _replace(self, slot: _Slot, gone: _WorkerGone, coordinator: Coordinator) -> _Slot | None:
+        """Report the lost worker; a new one takes its place while trials are left."""
+        with self._lock:
+            self._slots.pop(slot.worker_id, None)
+            if gone.timed_out is None:
+                self._deaths += 1
+            deaths = self._deaths
+        ray.kill(slot.actor, no_restart=True)
+        if self._stopped:
+            return None
+        more = coordinator.worker_lost(slot.worker_id, gone.reason, gone.timed_out)
+        budget = self._cfg.budget.trials * (self._cfg.execution.retries + 1) + 2 * self._cfg.execution.concurrency
+        if deaths > budget:
+            coordinator.abort(f"workers keep dying ({gone.reason}); giving up")
+            return None
+        if not more:
+            return None
+        try:
+            return self._new_slot()
+        except _Stopped:
+            return None
+
+    def _new_slot(self) -> _Slot:
         worker_id = f"w-{uuid.uuid4().hex[:8]}"
         res = self._cfg.execution.resources
         actor = (
@@ -264,65 +307,98 @@ class RayBackend:
             .options(num_cpus=res.cpu, num_gpus=res.gpu, max_restarts=0, max_task_retries=0)
             .remote(worker_id, self._objective_blob)
         )
-        ref = actor.run.remote(self.coordinator)
-        self._slots[ref] = _Slot(worker_id, actor, ref)
-
-    def _reap(self, ref: ray.ObjectRef) -> None:
-        slot = self._slots.pop(ref)
-        try:
-            ray.get(ref)
-            return  # the loop ended: the coordinator had nothing more for it
-        except RayActorError as exc:
-            reason = _death_reason(exc)
-        except RayError as exc:
-            reason = f"worker error: {_cause(exc)}"
-        self._deaths += 1
-        more = ray.get(self.coordinator.worker_lost.remote(slot.worker_id, reason))
-        ray.kill(slot.actor, no_restart=True)
-        budget = self._cfg.budget.trials * (self._cfg.execution.retries + 1) + 2 * self._cfg.execution.concurrency
-        if self._deaths > budget:
-            ray.get(self.coordinator.abort.remote(f"workers keep dying ({reason}); giving up"))
-        elif more:
-            self._spawn()
-
-    def _enforce_timeouts(self, snapshot: SweepProgress) -> None:
-        limit = self._cfg.execution.trial_timeout_s
-        if limit is None:
-            return
-        by_worker = {s.worker_id: s for s in self._slots.values()}
-        for trial in snapshot.running:
-            slot = by_worker.get(trial.worker_id)
-            if slot is not None and trial.elapsed_s > limit:
-                ray.kill(slot.actor, no_restart=True)
-                ray.get(self.coordinator.worker_lost.remote(slot.worker_id, "killed: trial timeout", trial.number))
+        slot = _Slot(worker_id, actor)
+        with self._lock:
+            if self._stopped:
+                ray.kill(actor, no_restart=True)
+                raise _Stopped
+            self._slots[worker_id] = slot
+        return slot
 
     def _kill_workers(self) -> None:
-        for slot in self._slots.values():
+        with self._lock:
+            self._stopped = True
+            slots = list(self._slots.values())
+            self._slots.clear()
+        for slot in slots:
             ray.kill(slot.actor, no_restart=True)
-        self._slots.clear()
+
+    # -- the sweep's end -------------------------------------------------------------------
 
     def progress(self) -> SweepProgress:
-        return ray.get(self.coordinator.progress.remote())
+        return self.coordinator.progress()
 
     def interrupt(self) -> None:
         self._kill_workers()
-        ray.get(self.coordinator.interrupt.remote())
+        self.coordinator.interrupt()
 
     def abort(self, error: str) -> None:
         self._kill_workers()
-        ray.get(self.coordinator.abort.remote(error))
+        self.coordinator.abort(error)
 
     def finalize(self) -> SweepProgress:
-        return ray.get(self.coordinator.finalize.remote())
+        self._kill_workers()
+        for thread in self._threads:
+            thread.join()  # each ends once its worker's pending call fails or returns
+        return self.coordinator.finalize()
 
     def close(self) -> None:
         self._kill_workers()
-        if self._coordinator is not None:
-            ray.kill(self._coordinator, no_restart=True)
-            self._coordinator = None
+        self._coordinator = None
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False
+
+
+class _CannotLoad(Exception):
+    """A worker could not unpickle the objective (a missing module on its node, say)."""
+
+
+class _WorkerGone(Exception):
+    """A worker actor died or was killed for running past `trial_timeout_s` (`timed_out`: its trial)."""
+
+    def __init__(self, reason: str, timed_out: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.timed_out = timed_out
+
+
+def _answer(coordinator: Coordinator, call: ChannelCall) -> Reply:
+    """Serve a trial's channel call; an error goes back to be raised inside the trial."""
+    try:
+        if call.kind == "report":
+            step, value = call.args
+            return Reply(coordinator.report(call.number, step, value, call.outbox))  # type: ignore[arg-type]
+        if call.kind == "suggest":
+            name, distribution = call.args
+            return Reply(coordinator.suggest(call.number, name, distribution, call.outbox))  # type: ignore[arg-type]
+        if call.kind == "send":
+            coordinator.send(call.number, call.outbox)
+            return Reply()
+        coordinator.put_artifacts(call.number, call.files or {})
+        return Reply()
+    except Exception as exc:
+        return Reply(error=_portable(exc))
+
+
+def _portable(exc: Exception) -> BaseException:
+    """`exc` if it pickles (to be raised in the worker), else a SweepsError with its text."""
+    try:
+        cloudpickle.loads(cloudpickle.dumps(exc))
+        return exc
+    except Exception:
+        return SweepsError(f"{type(exc).__name__}: {exc}")
+
+
+def _deadline(limit_s: float | None) -> float | None:
+    return None if limit_s is None else time.monotonic() + limit_s
+
+
+def _driver_node() -> str | None:
+    """This process's Ray node; None for a Ray client (`ray://`), whose machine is no cluster node."""
+    if ray.util.client.ray.is_connected():
+        return None
+    return ray.get_runtime_context().get_node_id()
 
 
 @functools.cache
@@ -348,7 +424,7 @@ def _death_reason(exc: RayActorError) -> str:
     text = str(exc)
     for marker in ("exit detail:", "Worker exits"):
         if marker in text:
-            return text[text.index(marker):].splitlines()[0].strip()[:300]
+            return text[text.index(marker) :].splitlines()[0].strip()[:300]
     return text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
 
 

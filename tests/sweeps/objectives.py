@@ -168,3 +168,27 @@ class Constant:
 
     def predict(self, rows: object) -> list[float]:
         return [self.value for _ in rows]  # type: ignore[attr-defined]
+
+
+def clashing_distributions(trial: Trial) -> float:
+    """Even trials suggest `z` as a float, odd ones as a category: Optuna refuses the odd ones."""
+    if trial.number % 2 == 0:
+        return trial.suggest_float("z", 0.0, 1.0)
+    return float(len(str(trial.suggest_categorical("z", ["a", "b"]))))
+
+
+def _refuse_to_load() -> object:
+    raise ImportError("this objective cannot be loaded here")
+
+
+class Unloadable:
+    """Pickles fine on the driver; unpickling it (on a worker) raises ImportError."""
+
+    def __call__(self, trial: Trial) -> float:
+        return 0.0
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return _refuse_to_load, ()
+
+
+unloadable = Unloadable()

@@ -118,3 +118,24 @@ def test_resources_no_node_has_are_refused_up_front(place) -> None:  # type: ign
     config = on_ray("quadratic", place, trials=2, execution={"resources": {"cpu": 1, "gpu": 1}})
     with pytest.raises(sweeps.SweepsError, match="gpu: 1 per trial, but no Ray node has that much"):
         sweeps.run(config, store=place.store)
+
+
+def test_an_error_answering_a_trial_call_fails_that_trial(place) -> None:  # type: ignore[no-untyped-def]
+    # The coordinator's answer to a define-by-run call is an error for odd trials (Optuna
+    # refuses a float param turning categorical); it is raised inside the trial on the worker.
+    config = on_ray("clashing_distributions", place, trials=4, parameters={}, sampler={"name": "random", "seed": 0})
+    result = sweeps.run(config, store=place.store)
+    assert result.status == "FINISHED" and (result.n_finished, result.n_failed) == (2, 2)
+    with place.client() as client:
+        runs = check_store(client, result)
+    for run in runs[1::2]:
+        assert run.status is RunStatus.FAILED and "Traceback" in run.error and "distribution" in run.error
+
+
+def test_an_objective_workers_cannot_load_fails_the_sweep_with_no_trials(place) -> None:  # type: ignore[no-untyped-def]
+    result = sweeps.run(on_ray("unloadable", place, trials=3), store=place.store)
+    assert result.status == "FAILED" and result.n_trials == 0
+    with place.client() as client:
+        error = client.get_run(result.parent_run_id).error
+        assert client.child_runs(result.parent_run_id) == []
+    assert "could not load the objective" in error and "ImportError: this objective cannot be loaded here" in error
