@@ -6,10 +6,15 @@ The flow: config (`sweeps.config`) -> sweep driver (`sweeps.engine`) -> trials (
 
 from __future__ import annotations
 
-from sweeps.config import load_config
-from sweeps.engine import SweepProgress, SweepResult, resume, run
+from typing import TYPE_CHECKING
+
 from sweeps.errors import ConfigError, SweepsError
-from sweeps.trial import Trial, TrialPruned
+from tracking.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from sweeps.config import load_config
+    from sweeps.engine import SweepProgress, SweepResult, resume, run
+    from sweeps.trial import Trial, TrialPruned
 
 __all__ = [
     "ConfigError",
@@ -22,3 +27,18 @@ __all__ = [
     "resume",
     "run",
 ]
+
+# Imported on first use: a Ray worker imports `sweeps.trial` and must not pay for the config
+# loader (YAML), the driver and the tracking client (SQLAlchemy) that `run` needs.
+_LAZY = {
+    "SweepProgress": "sweeps.engine.result",
+    "SweepResult": "sweeps.engine.result",
+    "Trial": "sweeps.trial",
+    "TrialPruned": "sweeps.trial",
+    "load_config": "sweeps.config",
+    "resume": "sweeps.engine.driver",
+    "run": "sweeps.engine.driver",
+}
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)

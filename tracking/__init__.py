@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tracking.client import TrackingClient, connect
 from tracking.entities import Experiment, Metric, MetricPoint, MetricSummary, Run, RunStatus
 from tracking.errors import (
     ExperimentNotFound,
@@ -24,11 +23,13 @@ from tracking.errors import (
     StoreUnavailable,
     TrackingError,
 )
-from tracking.run_handle import ActiveRun
-from tracking.sink import MetricSink, SinkError
+from tracking.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from tracking.client import TrackingClient, connect
     from tracking.models import LoadedModel
+    from tracking.run_handle import ActiveRun
+    from tracking.sink import MetricSink, SinkError
 
 __all__ = [
     "ActiveRun",
@@ -60,6 +61,19 @@ __all__ = [
     "connect",
     "load_model",
 ]
+
+# Imported on first use: the client pulls in SQLAlchemy, which a Ray worker that only needs
+# the records and the validators should not pay for. Records and errors are cheap and eager.
+_LAZY = {
+    "ActiveRun": "tracking.run_handle",
+    "MetricSink": "tracking.sink",
+    "SinkError": "tracking.sink",
+    "TrackingClient": "tracking.client",
+    "connect": "tracking.client",
+}
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)
 
 
 def load_model(uri: str, client: TrackingClient | None = None) -> LoadedModel:

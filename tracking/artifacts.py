@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import shutil
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-
-import fsspec
+from typing import IO, Protocol
 
 from tracking.errors import InvalidArtifactPath
 
@@ -37,12 +39,92 @@ def safe_name(name: str) -> str:
     return normalised
 
 
+class Files(Protocol):
+    """The part of an fsspec filesystem that :class:`ArtifactStore` uses."""
+
+    protocol: str | tuple[str, ...]
+
+    def makedirs(self, path: str, exist_ok: bool = False) -> None: ...
+    def put_file(self, lpath: str, rpath: str) -> None: ...
+    def get_file(self, rpath: str, lpath: str) -> None: ...
+    def open(self, path: str, mode: str) -> AbstractContextManager[IO[bytes]]: ...
+    def exists(self, path: str) -> bool: ...
+    def isdir(self, path: str) -> bool: ...
+    def ls(self, path: str, detail: bool) -> list[dict]: ...
+    def find(self, path: str) -> list[str]: ...
+
+
+class LocalFiles:
+    """:class:`Files` on this machine's disk, with plain ``os`` calls.
+
+    Local folders are the common case and trial workers write there; importing fsspec
+    for them would add its import time to every worker's start.
+    """
+
+    protocol = ("file", "local")
+
+    def makedirs(self, path: str, exist_ok: bool = False) -> None:
+        os.makedirs(path, exist_ok=exist_ok)
+
+    def put_file(self, lpath: str, rpath: str) -> None:
+        shutil.copyfile(lpath, rpath)
+
+    def get_file(self, rpath: str, lpath: str) -> None:
+        shutil.copyfile(rpath, lpath)
+
+    def open(self, path: str, mode: str) -> AbstractContextManager[IO[bytes]]:
+        return open(path, mode)  # the caller closes it, as with fsspec
+
+    def exists(self, path: str) -> bool:
+        return os.path.lexists(path)
+
+    def isdir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+    def ls(self, path: str, detail: bool = True) -> list[dict]:
+        """Entries of a folder (or the file itself), shaped like fsspec's ``ls(detail=True)``."""
+        if not os.path.isdir(path):
+            return [_info(path)]
+        with os.scandir(path) as entries:
+            return [_info(entry.path) for entry in entries]
+
+    def find(self, path: str) -> list[str]:
+        """Every file below ``path``, sorted, as fsspec's ``find`` gives them."""
+        if not os.path.isdir(path):
+            return [path] if os.path.exists(path) else []
+        return sorted(_walk_files(path))
+
+
+def _info(path: str) -> dict:
+    try:
+        size: int | None = os.stat(path).st_size
+    except OSError:  # a dangling link
+        size = 0
+    return {"name": path, "type": "directory" if os.path.isdir(path) else "file", "size": size}
+
+
+def _walk_files(root: str) -> Iterator[str]:
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            yield f"{folder}/{name}"
+
+
+def _filesystem(uri: str) -> tuple[Files, str]:
+    """The filesystem and root path for ``uri``; fsspec only for a URL that is not a local path."""
+    if "://" not in uri or uri.startswith("file://"):
+        path = os.path.abspath(os.path.expanduser(uri.removeprefix("file://")))
+        return LocalFiles(), path
+    import fsspec
+
+    return fsspec.core.url_to_fs(uri)
+
+
 class ArtifactStore:
     """Reads and writes one run's artifacts at ``artifact_uri`` (local path or fsspec URL)."""
 
     def __init__(self, artifact_uri: str) -> None:
         self.uri = artifact_uri.rstrip("/")
-        self.fs, self.root = fsspec.core.url_to_fs(self.uri)
+        self.fs, self.root = _filesystem(self.uri)
 
     def _path(self, name: str) -> str:
         return f"{self.root}/{safe_name(name)}"

@@ -7,7 +7,7 @@ import numbers
 import re
 
 from tracking.errors import InvalidParameter
-from tracking.store.schema import KEY_LEN
+from tracking.limits import KEY_LEN
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_PARAM_VALUE_LEN = 6000

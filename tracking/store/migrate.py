@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Column, Connection, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect, text
 
 from tracking.errors import SchemaVersionError
 from tracking.store.engine import write_transaction
-from tracking.store.schema import SCHEMA_VERSION
+from tracking.store.schema import SCHEMA_VERSION, metadata
 from tracking.uri import mask_password
 
 if TYPE_CHECKING:
@@ -17,8 +17,18 @@ if TYPE_CHECKING:
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
-# Alembic is imported only when a migration has to run: every CLI call and every worker
-# process connects, and importing it costs more than the whole version check.
+# Alembic is imported only when a migration has to run or an unexpected version must be
+# classified: every CLI call and every new store connects, and importing it costs more than
+# creating the whole schema.
+
+# Alembic's own version table, as its migration context defines it, so that a database created
+# here is one Alembic recognises (`sweeps db upgrade` and later migrations start from it).
+_alembic_version = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 def _config(conn: Connection | None = None) -> Config:
@@ -59,13 +69,29 @@ def _lock(conn: Connection) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
 
 
+def _alembic_upgrade(conn: Connection) -> None:
+    from alembic import command
+
+    command.upgrade(_config(conn), "head")
+
+
+def create_schema(conn: Connection, revision: str) -> None:
+    """Create the current tables in an empty database and stamp it ``revision``, as Alembic would.
+
+    The head migration's result is exactly ``metadata``'s tables (a test compares the two), so a
+    new database skips replaying the migrations. Runs in the caller's transaction: a failure
+    leaves the database empty.
+    """
+    _alembic_version.create(conn, checkfirst=False)
+    metadata.create_all(conn, checkfirst=False)  # the caller has checked that no table exists
+    conn.execute(_alembic_version.insert().values(version_num=revision))
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the database to the code's schema (``sweeps db upgrade``)."""
     with write_transaction(engine) as conn:
         _lock(conn)
-        from alembic import command
-
-        command.upgrade(_config(conn), "head")
+        _alembic_upgrade(conn)
 
 
 def ensure_schema(engine: Engine, *, upgrade_old: bool = False) -> None:
@@ -81,15 +107,16 @@ def ensure_schema(engine: Engine, *, upgrade_old: bool = False) -> None:
         current = current_revision(conn)
         if current == head:
             return
+        if current is None and not inspect(conn).get_table_names():
+            create_schema(conn, head)
+            return
         _check_upgradable(conn, engine, current, head, upgrade_old)
-        from alembic import command
-
-        command.upgrade(_config(conn), "head")
+        _alembic_upgrade(conn)
 
 
 def _check_upgradable(conn: Connection, engine: Engine, current: str | None, head: str, upgrade_old: bool) -> None:
     where = mask_password(str(engine.url))
-    if current is None and inspect(conn).get_table_names() and not upgrade_old:
+    if current is None and not upgrade_old:
         raise SchemaVersionError(f"database {where} holds tables but no schema version; it is not a Sweeps store")
     from alembic.script import ScriptDirectory
 

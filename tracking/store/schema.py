@@ -1,4 +1,4 @@
-"""Table definitions of the tracking store (SQLAlchemy Core); migrations create them."""
+"""Table definitions of the tracking store (SQLAlchemy Core): created as-is in a new database, migrated in old ones."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ from sqlalchemy import (
     Text,
 )
 
-# The Alembic revision these tables correspond to; bump it with every new migration.
+from tracking.limits import KEY_LEN, RUN_ID_LEN
+
+# The Alembic revision these tables correspond to; bump it with every new migration. A new
+# database gets these tables directly, stamped with it (tests/tracking/test_schema_create.py
+# checks that this equals what the migrations build).
 SCHEMA_VERSION = "0001"
 
 metadata = MetaData()
-
-KEY_LEN = 250
-RUN_ID_LEN = 32
 
 experiments = Table(
     "experiments",
