@@ -1,13 +1,15 @@
 """Metric ingestion: our sink vs raw SQLite/psycopg and MLflow, on the same 1,000,000 points.
 
 Run: ``python benchmarks/ingest.py [--points N] [--mlflow-points N] [--no-postgres]``.
-Prints points/s and ratios; not a timed test.
+Prints points/s and ratios, and what each step of the point-block path costs the receiving
+process per point; not a timed test.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import sqlite3
 import sys
 import tempfile
@@ -18,10 +20,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import Result, postgres_databases, print_table, timed
-from tracking import MetricPoint, connect
+from tracking import MetricPoint, MetricSink, connect
+from tracking.point_block import PointBlock, blocks_from_points
+from tracking.store import pg_copy
 
 RUNS = 100
 KEYS = 10
+BLOCK = 1_000  # points per block: what a trial's buffer sends at its size limit
+BATCH_BLOCKS = 20  # blocks per store write: the sink's max_batch of 20,000 points
 
 
 def make_points(run_ids: list[str], total: int) -> list[tuple[str, str, int, float, int]]:
@@ -88,6 +94,58 @@ def ours_per_step(uri: str, artifacts: str, total: int) -> tuple[float, int]:
         return timed(work), RUNS * steps * KEYS
 
 
+def make_blocks(run_ids: list[str], total: int) -> list[PointBlock]:
+    """The points of `make_points` as blocks of `BLOCK` points, each of one run."""
+    points = [MetricPoint(*row) for row in make_points(run_ids, total)]
+    return [b for start in range(0, len(points), BLOCK) for b in blocks_from_points(points[start : start + BLOCK])]
+
+
+def ours_blocks(uri: str, artifacts: str, total: int) -> tuple[float, int]:
+    """Pickled blocks of 1,000 points, unpickled and handed to `log_block`: the coordinator's path."""
+    with connect(uri, artifacts=artifacts) as client:
+        runs = [client.start_run("bench", f"b{i}") for i in range(RUNS)]
+        payloads = [pickle.dumps(b, protocol=5) for b in make_blocks([r.run_id for r in runs], total)]
+
+        def work() -> None:
+            for data in payloads:
+                client.log_block(pickle.loads(data))
+            client.flush()
+
+        return timed(work), total // RUNS // KEYS * KEYS * RUNS
+
+
+def receiver_costs(uri: str, artifacts: str, total: int) -> list[tuple[str, float]]:
+    """Microseconds per point of each step the receiving process takes, measured one at a time."""
+    with connect(uri, artifacts=artifacts) as client:
+        runs = [client.start_run("bench", f"c{i}") for i in range(RUNS)]
+        payloads = [pickle.dumps(b, protocol=5) for b in make_blocks([r.run_id for r in runs], total)]
+        n = total // RUNS // KEYS * KEYS * RUNS
+        received: list[PointBlock] = []
+        costs = [("unpickle a block", timed(lambda: received.extend(pickle.loads(d) for d in payloads)))]
+        costs.append(("check()", timed(lambda: [b.check() for b in received])))
+        # log_block's bookkeeping: per-key max steps (groups the block by key, kept for the writer).
+        costs.append(("group by key + max steps", timed(lambda: [b.max_steps() for b in received])))
+        with MetricSink(lambda batch: None, max_pending=2 * n) as sink:
+            costs.append(("sink put_block", timed(lambda: [sink.put_block(b) for b in received])))
+        costs.append(("summaries", timed(lambda: [b.summaries() for b in received])))
+        batches = [received[i : i + BATCH_BLOCKS] for i in range(0, len(received), BATCH_BLOCKS)]
+        if client.store.dialect == "postgresql":
+            costs.append(
+                ("binary COPY encode", timed(lambda: [list(pg_copy.encode([(b, None) for b in x])) for x in batches]))
+            )
+        write = timed(lambda: [client.store.write_metric_points(x) for x in batches])
+        costs.append((f"store write ({client.store.dialect}: summaries, encode, insert)", write))
+        return [(name, seconds / n * 1e6) for name, seconds in costs]
+
+
+def print_costs(title: str, costs: list[tuple[str, float]]) -> None:
+    print(f"\n{title}")
+    for name, us in costs:
+        print(f"  {name:<40} {us:>7.3f} us/point")
+    head = sum(us for name, us in costs[:4])
+    print(f"  {'unpickle + check + group + put':<40} {head:>7.3f} us/point (bar: < 0.5)")
+
+
 def mlflow_batch(path: str, total: int) -> tuple[float, int]:
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
@@ -140,6 +198,29 @@ def raw_psycopg(uri: str, rows: list[tuple]) -> float:
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO raw_metrics VALUES (%s, %s, %s, %s, %s)", rows)
         conn.commit()
+        return time.perf_counter() - start
+
+
+def raw_copy_binary(uri: str, blocks: list[PointBlock]) -> float:
+    """The server's own speed: pre-encoded binary COPY, 20,000 points per transaction, same primary key."""
+    import psycopg
+
+    streams = [
+        b"".join(pg_copy.encode([(b, None) for b in blocks[i : i + BATCH_BLOCKS]]))
+        for i in range(0, len(blocks), BATCH_BLOCKS)
+    ]
+    dsn = uri.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "CREATE TABLE metrics (run_id varchar(32), key varchar(250), step bigint, value double precision,"
+            " timestamp bigint, PRIMARY KEY (run_id, key, step))"
+        )
+        conn.commit()
+        start = time.perf_counter()
+        for data in streams:
+            with conn.cursor() as cur, cur.copy(pg_copy.COPY_METRICS) as copy:
+                copy.write(data)
+            conn.commit()
         return time.perf_counter() - start
 
 
@@ -215,6 +296,8 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-mlflow", action="store_true")
     parser.add_argument("--search-runs", type=int, default=10_000)
+    parser.add_argument("--cost-points", type=int, default=400_000, help="points for the per-step cost breakdown")
+    parser.add_argument("--no-search", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
 
@@ -226,6 +309,8 @@ def main() -> None:
         sqlite_results.append(Result("sweeps sink (batches of 10k points)", n, seconds))
         seconds, n = ours_per_step(f"sqlite:///{tmp}/ours2.db", f"{tmp}/a", args.points)
         sqlite_results.append(Result("sweeps run.log_metrics per step (10 keys)", n, seconds))
+        seconds, n = ours_blocks(f"sqlite:///{tmp}/ours3.db", f"{tmp}/a", args.points)
+        sqlite_results.append(Result("sweeps point blocks (1,000/block, unpickled)", n, seconds))
         if not args.no_mlflow:
             seconds, n = mlflow_batch(f"{tmp}/mlflow.db", args.mlflow_points)
             sqlite_results.append(Result("mlflow log_batch (1,000/call)", n, seconds, f"measured on {n:,} points"))
@@ -239,8 +324,12 @@ def main() -> None:
         )
         mlflow = next((r for r in sqlite_results if r.name.startswith("mlflow log_batch")), None)
         if mlflow:
-            for r in sqlite_results[1:3]:
+            for r in sqlite_results[1:4]:
                 print(f"  {r.name}: {r.rate / mlflow.rate:.1f} x mlflow log_batch")
+        print_costs(
+            f"Receiving process, block path into SQLite ({args.cost_points:,} points)",
+            receiver_costs(f"sqlite:///{tmp}/costs.db", f"{tmp}/a", args.cost_points),
+        )
 
         if not args.no_postgres:
             with postgres_databases() as new_database:
@@ -249,15 +338,26 @@ def main() -> None:
                 else:
                     raw_seconds = raw_psycopg(new_database(), rows)
                     pg_results = [Result("raw psycopg executemany, 1 transaction", len(rows), raw_seconds)]
+                    blocks = make_blocks([uuid.uuid4().hex for _ in range(RUNS)], args.points)
+                    seconds = raw_copy_binary(new_database(), blocks)
+                    pg_results.append(Result("raw binary COPY (pre-encoded, 20k/commit)", len(rows), seconds))
                     seconds, n = ours_bulk(new_database(), f"{tmp}/a", args.points)
                     pg_results.append(Result("sweeps sink into PostgreSQL", n, seconds))
+                    seconds, n = ours_blocks(new_database(), f"{tmp}/a", args.points)
+                    pg_results.append(Result("sweeps point blocks (1,000/block, unpickled)", n, seconds))
                     print_table(
                         "Ingestion into PostgreSQL",
                         pg_results,
                         "points",
                         baseline="raw psycopg executemany, 1 transaction",
                     )
+                    print_costs(
+                        f"Receiving process, block path into PostgreSQL ({args.cost_points:,} points)",
+                        receiver_costs(new_database(), f"{tmp}/a", args.cost_points),
+                    )
 
+        if args.no_search:
+            return
         seconds = search_benchmark(f"sqlite:///{tmp}/search.db", f"{tmp}/a", runs=args.search_runs)
         print(
             f"\nsearch_runs top-10 (metric filter + param filter + order) over {args.search_runs:,} runs "

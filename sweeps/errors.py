@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -53,5 +52,7 @@ class ConfigError(SweepsError, ValueError):
 def did_you_mean(word: str, known: Iterable[str]) -> str:
     """` (did you mean 'x'?)` for the closest known name, or an empty string."""
     options = {k.lower(): k for k in known}
+    import difflib  # only when a config is wrong: workers import this module too
+
     close = difflib.get_close_matches(str(word).lower(), list(options), n=1, cutoff=0.6)
     return f" (did you mean '{options[close[0]]}'?)" if close else ""

@@ -26,8 +26,8 @@ from optuna.distributions import (
 from sweeps.engine.messages import Outbox, TrialAssignment
 from sweeps.engine.shipping import ShippingStore
 from tracking.artifacts import ArtifactStore
-from tracking.entities import MetricPoint
 from tracking.errors import ParamConflict
+from tracking.point_buffer import PointBuffer
 from tracking.validation import check_key, check_metric_value, check_step, param_text
 
 __all__ = ["Trial", "TrialChannel", "TrialPruned"]
@@ -74,13 +74,11 @@ class Trial:
         self.params: dict[str, object] = dict(assignment.params)
         self.user_attrs: dict[str, object] = {}
         self._param_texts = {k: param_text(k, v) for k, v in self.params.items()}
-        self._points: list[MetricPoint] = []
+        self._points = PointBuffer(assignment.run_id)  # checks each key once, appends to arrays
         self._oldest_point: float | None = None
         self._reports: list[tuple[int, float]] = []
         self._params_out: dict[str, str] = {}
         self._tags_out: dict[str, str] = {}
-        self._next_step: dict[str, int] = {}
-        self._last_logged: dict[str, float] = {}
         self._prune = False
 
     def __repr__(self) -> str:
@@ -108,17 +106,11 @@ class Trial:
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Log several metrics at one step (`None`: the next step of each key)."""
-        now = int(time.time() * 1000)
-        checked = [(check_key("metric", k), check_metric_value(k, v)) for k, v in metrics.items()]
-        fixed = None if step is None else check_step("step", step)
-        for key, value in checked:
-            chosen = self._next_step.get(key, 0) if fixed is None else fixed
-            self._next_step[key] = max(self._next_step.get(key, 0), chosen + 1)
-            self._points.append(MetricPoint(self.run_id, key, chosen, value, now))
-            self._last_logged[key] = value
+        self._points.log(metrics, step)
+        now = time.monotonic()
         if self._oldest_point is None:
-            self._oldest_point = time.monotonic()
-        if len(self._points) >= self._max_buffered or time.monotonic() - self._oldest_point >= self._flush_interval_s:
+            self._oldest_point = now
+        if len(self._points) >= self._max_buffered or now - self._oldest_point >= self._flush_interval_s:
             self._channel.send(self.number, self.take_outbox())
 
     # -- params, tags ----------------------------------------------------------------------
@@ -242,8 +234,7 @@ class Trial:
 
     def take_outbox(self) -> Outbox:
         """Everything logged since the last call, emptied from the trial."""
-        outbox = Outbox(tuple(self._points), tuple(self._reports), self._params_out, self._tags_out)
-        self._points = []
+        outbox = Outbox(self._points.take(), tuple(self._reports), self._params_out, self._tags_out)
         self._oldest_point = None
         self._reports = []
         self._params_out = {}
@@ -252,4 +243,4 @@ class Trial:
 
     def last_logged(self, key: str) -> float | None:
         """The latest value this attempt logged for metric `key`, if any."""
-        return self._last_logged.get(key)
+        return self._points.last(key)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from tracking.artifacts import ArtifactInfo, ArtifactStore
 from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
 from tracking.errors import ExperimentNotFound, RunNotFound
+from tracking.point_block import PointBlock
 from tracking.run_handle import ActiveRun
 from tracking.sink import MetricSink
 from tracking.store.sql_store import SqlStore
@@ -175,11 +176,16 @@ class TrackingClient:
 
     set_terminated = end_run
 
-    def end_runs(self, ends: Sequence[tuple[str, RunStatus, str | None]], points: Sequence[MetricPoint] = ()) -> None:
+    def end_runs(
+        self,
+        ends: Sequence[tuple[str, RunStatus, str | None]],
+        points: Sequence[MetricPoint] = (),
+        blocks: Sequence[PointBlock] = (),
+    ) -> None:
         """`end_run` for several runs at once, with their last metric points: one transaction.
 
-        `ends` holds (run id, status, error); `points` (each with its run id) are checked
-        before anything is written and stored after every point queued before them.
+        `ends` holds (run id, status, error); `points` (each with its run id) and `blocks` are
+        checked before anything is written and stored after every point queued before them.
         """
         checked = [
             MetricPoint(
@@ -191,11 +197,12 @@ class TrackingClient:
             )
             for p in points
         ]
+        checked_blocks = [b for b in (block.check() for block in blocks) if len(b)]
         ends = [(run_id, RunStatus(status), error) for run_id, status, error in ends]
-        for run_id in {p.run_id for p in checked}:
+        for run_id in {p.run_id for p in checked} | {b.run_id for b in checked_blocks}:
             self._require_writable(run_id)  # as log_batch: a finished run takes no more points
         self.sink.flush()
-        self.store.end_runs(ends, checked)
+        self.store.end_runs(ends, checked, checked_blocks)
         with self._lock:
             self._writable.difference_update(run_id for run_id, _, _ in ends)
 
@@ -326,6 +333,23 @@ class TrackingClient:
                 counter = (run_id, p.key)
                 self._next_step[counter] = max(self._next_step[counter], p.step + 1)
         self.sink.put(points)
+
+    def log_block(self, block: PointBlock) -> None:
+        """Queue a block of one run's points (see `tracking.point_block`), steps and timestamps its own.
+
+        The same rules as `log_batch`, applied per key and per column rather than per point.
+        """
+        block = block.check()
+        self._require_writable(block.run_id)
+        if not len(block):
+            return
+        tops = block.max_steps()
+        with self._lock:  # a later step=None must go past these steps
+            self._seed_steps_locked(block.run_id, list(tops))
+            for key, top in tops.items():
+                counter = (block.run_id, key)
+                self._next_step[counter] = max(self._next_step[counter], top + 1)
+        self.sink.put_block(block)
 
     def _seed_steps_locked(self, run_id: str, keys: list[str]) -> None:
         missing = [k for k in keys if (run_id, k) not in self._next_step]

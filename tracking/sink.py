@@ -1,4 +1,4 @@
-"""Batching sink: buffers metric points from any thread or process, writes one transaction per batch."""
+"""Batching sink: buffers metric points and point blocks from any thread, writes one transaction per batch."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from collections.abc import Callable, Iterable, Sequence
 
 from tracking.entities import MetricPoint
 from tracking.errors import TrackingError
+from tracking.point_block import PointBlock
 
-WriteBatch = Callable[[Sequence[MetricPoint]], None]
+# A batch holds loose points and blocks in arrival order; the store writes it in one transaction.
+Batch = Sequence[MetricPoint | PointBlock]
+WriteBatch = Callable[[Batch], None]
+_Item = list[MetricPoint] | PointBlock  # what the queue holds: a slice of one put, or a block
 
 
 class SinkError(TrackingError):
@@ -21,11 +25,13 @@ class SinkError(TrackingError):
 
 
 class MetricSink:
-    """Buffers points and writes them in batches on a background thread.
+    """Buffers points and point blocks and writes them in batches on a background thread.
 
     Flushes when ``batch_size`` points are pending, ``flush_interval_s`` after the oldest
     pending point arrived, on :meth:`flush`, and on :meth:`close` (also at interpreter exit).
     At most ``max_pending`` points are held: producers wait while the store catches up.
+    Sizes count points, a block counting as many as it holds; blocks are split where a
+    bound falls inside one. The queue holds whole puts, so its upkeep costs per put, not per point.
     """
 
     def __init__(
@@ -44,7 +50,8 @@ class MetricSink:
         self.max_batch = max_batch
         self.flush_interval_s = flush_interval_s
         self.max_pending = max_pending
-        self._pending: deque[MetricPoint] = deque()
+        self._pending: deque[_Item] = deque()
+        self._pending_points = 0
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)  # writer waits here for work
         self._room = threading.Condition(self._lock)  # producers and flushers wait here
@@ -66,29 +73,40 @@ class MetricSink:
     def put(self, points: Iterable[MetricPoint]) -> None:
         """Queue points; blocks while the buffer is full. Raises a writer error, once."""
         batch = points if isinstance(points, list) else list(points)
-        if not batch:
-            return
+        if batch:
+            self._admit(batch, len(batch))
+
+    def put_block(self, block: PointBlock) -> None:
+        """Queue a block of points (already checked); blocks while the buffer is full, as `put`."""
+        if len(block):
+            self._admit(block, len(block))
+
+    def _admit(self, item: _Item, size: int) -> None:
         with self._lock:
             self._raise_error_locked()
             if self._closed:
                 raise SinkError("the metric sink is closed")
             start = 0
-            while start < len(batch):
-                while len(self._pending) + self._in_flight >= self.max_pending:
+            while start < size:
+                while self._pending_points + self._in_flight >= self.max_pending:
                     self._wake.notify()
                     self._room.wait()
                     self._raise_error_locked()
-                room = self.max_pending - len(self._pending) - self._in_flight
-                part = batch[start : start + room]
-                start += len(part)
-                self._pending.extend(part)
-                self._accepted += len(part)
+                room = self.max_pending - self._pending_points - self._in_flight
+                end = min(size, start + room)
+                # Always a copy of a list: the caller may reuse its list once put returns.
+                self._pending.append(
+                    item if end - start == size and type(item) is PointBlock else _part(item, start, end)
+                )
+                self._pending_points += end - start
+                self._accepted += end - start
+                start = end
                 if self._oldest_at is None:
                     self._oldest_at = time.monotonic()
                     # An idle writer sleeps with no deadline; wake it to start the flush timer.
                     self._wake.notify()
-                self.peak_pending = max(self.peak_pending, len(self._pending) + self._in_flight)
-                if len(self._pending) >= self.batch_size:
+                self.peak_pending = max(self.peak_pending, self._pending_points + self._in_flight)
+                if self._pending_points >= self.batch_size:
                     self._wake.notify()
 
     def flush(self, timeout_s: float | None = None) -> None:
@@ -122,7 +140,7 @@ class MetricSink:
     @property
     def pending(self) -> int:
         with self._lock:
-            return len(self._pending) + self._in_flight
+            return self._pending_points + self._in_flight
 
     def __enter__(self) -> MetricSink:
         return self
@@ -140,7 +158,7 @@ class MetricSink:
     def _due_locked(self) -> bool:
         if not self._pending:
             return False
-        if len(self._pending) >= self.batch_size or self._flush_target > self._done or self._closed:
+        if self._pending_points >= self.batch_size or self._flush_target > self._done or self._closed:
             return True
         return self._oldest_at is not None and time.monotonic() - self._oldest_at >= self.flush_interval_s
 
@@ -154,8 +172,7 @@ class MetricSink:
                     if self._oldest_at is not None:
                         wait = max(0.0, self.flush_interval_s - (time.monotonic() - self._oldest_at))
                     self._wake.wait(wait)
-                size = min(len(self._pending), self.max_batch)
-                batch = [self._pending.popleft() for _ in range(size)]
+                batch, size = self._take_batch_locked()
                 self._in_flight = size
                 self._oldest_at = time.monotonic() if self._pending else None
             try:
@@ -168,6 +185,32 @@ class MetricSink:
                 self._done += size
                 self.batches_written += 1
                 self._room.notify_all()
+
+    def _take_batch_locked(self) -> tuple[list[MetricPoint | PointBlock], int]:
+        """Up to ``max_batch`` points from the front of the queue, splitting the item the bound falls in."""
+        batch: list[MetricPoint | PointBlock] = []
+        size = 0
+        pending = self._pending
+        while pending and size < self.max_batch:
+            item = pending[0]
+            n = len(item)
+            room = self.max_batch - size
+            if n > room:
+                pending[0] = _part(item, room, n)
+                item, n = _part(item, 0, room), room
+            else:
+                pending.popleft()
+            if type(item) is PointBlock:
+                batch.append(item)
+            else:
+                batch.extend(item)
+            size += n
+        self._pending_points -= size
+        return batch, size
+
+
+def _part(item: _Item, start: int, end: int) -> _Item:
+    return item.slice(start, end) if type(item) is PointBlock else item[start:end]
 
 
 _live_sinks: weakref.WeakSet[MetricSink] = weakref.WeakSet()

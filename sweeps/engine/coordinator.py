@@ -9,6 +9,7 @@ one trial's transaction never stalls another trial's pruning decision.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import threading
 import time
@@ -32,10 +33,12 @@ from sweeps.engine.tally import Tally
 from sweeps.errors import SweepsError
 from tracking.artifacts import ArtifactStore
 from tracking.entities import MetricPoint, RunStatus
+from tracking.point_block import PointBlock
 
 __all__ = ["Coordinator"]
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class _Live:
@@ -259,10 +262,21 @@ class Coordinator:
             return None if live is None or live.closed else live
 
     def _apply(self, live: _Live, outbox: Outbox, extra_report: tuple[int, float] | None = None) -> None:
+        block = self._block(live, outbox)
+        if block is not None:
+            self._client.log_block(block)  # checked per key and column: no per-point work here
         points = self._points(live, outbox, extra_report)
         if points:
             self._client.log_batch(live.run_id, points)
         self._params_and_tags(live, outbox)
+
+    @staticmethod
+    def _block(live: _Live, outbox: Outbox) -> PointBlock | None:
+        """The outbox's metric points, as logged to the trial's own run."""
+        block = outbox.block
+        if block is None or not len(block):
+            return None
+        return block if block.run_id == live.run_id else dataclasses.replace(block, run_id=live.run_id)
 
     def _params_and_tags(self, live: _Live, outbox: Outbox) -> None:
         if outbox.params:
@@ -271,9 +285,9 @@ class Coordinator:
             self._client.set_tags(live.run_id, outbox.tags)
 
     def _points(self, live: _Live, outbox: Outbox, extra_report: tuple[int, float] | None = None) -> list[MetricPoint]:
-        """The outbox's points plus its reports as points; the reports go to Optuna too."""
+        """The outbox's reports as points (its metric points travel as a block); the reports go to Optuna too."""
         reports = list(outbox.reports) + ([extra_report] if extra_report else [])
-        points = list(outbox.points)
+        points: list[MetricPoint] = []
         if reports:
             with self._lock:
                 for step, value in reports:
@@ -301,18 +315,21 @@ class Coordinator:
             if live.worker_id is not None and self._in_flight.get(live.worker_id) == live.number:
                 del self._in_flight[live.worker_id]
         points: list[MetricPoint] = []
+        block = self._block(live, outcome.outbox)
+        blocks = [] if block is None else [block]
         try:
             points = self._points(live, outcome.outbox)
             self._params_and_tags(live, outcome.outbox)
         except Exception as exc:  # e.g. a tag the store refuses: the trial fails, the sweep goes on
-            self._close(live, RunStatus.FAILED, error=f"could not store what the trial logged: {exc}", points=points)
+            error = f"could not store what the trial logged: {exc}"
+            self._close(live, RunStatus.FAILED, error=error, points=points, blocks=blocks)
             return
         if outcome.state == "complete":
-            self._close(live, RunStatus.FINISHED, values=outcome.values, points=points)
+            self._close(live, RunStatus.FINISHED, values=outcome.values, points=points, blocks=blocks)
         elif outcome.state == "pruned":
-            self._close(live, RunStatus.PRUNED, points=points)
+            self._close(live, RunStatus.PRUNED, points=points, blocks=blocks)
         else:
-            self._close(live, RunStatus.FAILED, error=outcome.error, points=points)
+            self._close(live, RunStatus.FAILED, error=outcome.error, points=points, blocks=blocks)
 
     def worker_lost(self, worker_id: str, reason: str, timed_out: int | None = None) -> bool:
         """A worker died (or was killed for `timed_out`): retry or fail its trial; True if work is left."""
@@ -352,10 +369,11 @@ class Coordinator:
         values: tuple[float, ...] | None = None,
         error: str | None = None,
         points: list[MetricPoint] | None = None,
+        blocks: list[PointBlock] | None = None,
     ) -> None:
         """End a trial marked closed: its points and status in one transaction, then Optuna."""
         try:
-            self._close_marked(live, status, values, error, points or [])
+            self._close_marked(live, status, values, error, points or [], blocks or [])
         finally:
             with self._lock:
                 self._closing -= 1
@@ -369,6 +387,7 @@ class Coordinator:
         values: tuple[float, ...] | None,
         error: str | None,
         points: list[MetricPoint],
+        blocks: list[PointBlock],
     ) -> None:
         now = int(time.time() * 1000)
         if status is RunStatus.FINISHED and values is not None:
@@ -385,7 +404,7 @@ class Coordinator:
                 self._client.log_params(live.run_id, live.new_params)
                 tag = distributions_json(live.distributions)
                 self._client.set_tags(live.run_id, {f"{TAG}distributions": tag})
-            self._client.end_runs([(live.run_id, status, error)], points)
+            self._client.end_runs([(live.run_id, status, error)], points, blocks)
             stored = True
         except Exception as exc:
             log.warning("trial %s: could not store its final records: %s", live.number, exc)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tracking.entities import MetricPoint
+from tracking.point_block import PointBlock
 
 __all__ = ["Outbox", "PruningGate", "TrialAssignment", "TrialOutcome", "WorkerInfo"]
 
@@ -58,15 +59,24 @@ class TrialAssignment:
 
 @dataclass(frozen=True, slots=True)
 class Outbox:
-    """What a trial logged since its last call to the coordinator, sent along with that call."""
+    """What a trial logged since its last call to the coordinator, sent along with that call.
 
-    points: tuple[MetricPoint, ...] = ()
+    Metric points travel as one `PointBlock` (columns, pickled as a few byte strings): the
+    coordinator checks and stores them per key, not per point.
+    """
+
+    block: PointBlock | None = None
     reports: tuple[tuple[int, float], ...] = ()  # (step, value) not yet seen by the pruner
     params: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.points or self.reports or self.params or self.tags)
+        return bool((self.block is not None and len(self.block)) or self.reports or self.params or self.tags)
+
+    @property
+    def points(self) -> tuple[MetricPoint, ...]:
+        """The block's points one by one (for tests and logs; the coordinator uses the block)."""
+        return () if self.block is None else tuple(self.block.to_points())
 
 
 @dataclass(frozen=True, slots=True)

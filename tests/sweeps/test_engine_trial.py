@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 
 import optuna
@@ -12,6 +13,7 @@ from sweeps import Trial, TrialPruned
 from sweeps.engine.executor import run_trial
 from sweeps.engine.messages import Outbox, PruningGate, TrialAssignment
 from tracking import InvalidParameter, ParamConflict
+from tracking.point_block import PointBlock
 
 
 class Recorder:
@@ -62,6 +64,17 @@ def test_points_are_buffered_and_steps_assigned_per_key() -> None:
     ]
     assert all(p.run_id == "run-4" for p in outbox.points)
     assert not trial.take_outbox()
+
+
+def test_points_travel_as_one_compact_block() -> None:
+    trial = Trial(assignment(), Recorder(), max_buffered=2_000)
+    for step in range(100):
+        trial.log_metrics({f"m{k}": step / 7 for k in range(10)}, step=step)
+    outbox = trial.take_outbox()
+    assert isinstance(outbox.block, PointBlock) and outbox.block.run_id == "run-4" and len(outbox.block) == 1_000
+    assert outbox.block.check() is outbox.block  # what the coordinator runs: nothing to convert
+    assert len(pickle.dumps(outbox, protocol=5)) < 27 * 1_000  # 25 B per point, plus the keys once
+    assert trial.take_outbox().block is None
 
 
 def test_a_full_buffer_is_sent() -> None:

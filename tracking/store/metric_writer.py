@@ -1,13 +1,19 @@
-"""The hot path: write a batch of metric points and their summaries in one transaction."""
+"""The hot path: write a batch of metric points and point blocks, and their summaries, in one transaction."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, repeat
 
+import numpy as np
 from sqlalchemy import Connection, text
 
 from tracking.entities import MetricPoint
+from tracking.point_block import PointBlock, SummaryRow
+from tracking.store import pg_copy
+
+Segment = list[MetricPoint] | PointBlock  # loose points between blocks, or one block
 
 _SUMMARY_UPSERT = """
 INSERT INTO metric_summaries AS s (run_id, key, last_value, last_step, last_timestamp,
@@ -71,36 +77,104 @@ def summarise(points: Sequence[MetricPoint]) -> list[tuple]:
     return [tuple(r) for r in acc.values()]
 
 
-def write_points(conn: Connection, points: Sequence[MetricPoint]) -> None:
-    """Insert ``points`` (a point already stored at its step is kept) and update summaries.
+def write_points(conn: Connection, batch: Sequence[MetricPoint | PointBlock]) -> None:
+    """Insert the points of ``batch`` (a point already stored at its step is kept) and update summaries.
 
     Runs inside the caller's transaction; idempotent, so a retried batch never duplicates.
+    Python work is per loose point but only per key of each block.
     """
-    if not points:
+    segments = _segments(batch)
+    if not segments:
         return
     raw = conn.connection.driver_connection
-    if conn.dialect.name == "sqlite":
-        cur = raw.cursor()
-        # MetricPoint's field order is the column order, and sqlite binds NaN as NULL.
-        cur.executemany(_INSERT_SQLITE, points)
-        inserted = cur.rowcount
-        cur.close()
-    else:
-        inserted = _write_points_postgres(raw, points)
-    if inserted != len(points):
+    total = sum(len(s) for s in segments)
+    sqlite = conn.dialect.name == "sqlite"
+    inserted = _insert_sqlite(raw, segments) if sqlite else _write_postgres(raw, segments)
+    if inserted != total:
         # Some points were not written: their step was already stored (a retried batch, a
         # step logged twice). Summarising the batch would count values the table does not
         # hold, so rebuild the touched summaries from what is stored.
-        _rebuild_summaries(conn, {(p.run_id, p.key) for p in points})
+        _rebuild_summaries(conn, _touched(segments))
         return
-    summaries = summarise(points)
-    if conn.dialect.name == "sqlite":
+    summaries = _summaries(segments)
+    if sqlite:
         cur = raw.cursor()
         cur.executemany(_SUMMARY_SQLITE, summaries)
         cur.close()
         return
     with raw.cursor() as cur:
         cur.executemany(_SUMMARY_PG, summaries)
+
+
+def _segments(batch: Sequence[MetricPoint | PointBlock]) -> list[Segment]:
+    """The batch cut into runs of loose points and single blocks, in arrival order."""
+    segments: list[Segment] = []
+    loose: list[MetricPoint] = []
+    for item in batch:
+        if type(item) is PointBlock:
+            if loose:
+                segments.append(loose)
+                loose = []
+            if len(item):
+                segments.append(item)
+        else:
+            loose.append(item)  # type: ignore[arg-type]
+    if loose:
+        segments.append(loose)
+    return segments
+
+
+def _touched(segments: Sequence[Segment]) -> set[tuple[str, str]]:
+    touched: set[tuple[str, str]] = set()
+    for seg in segments:
+        if type(seg) is PointBlock:
+            touched.update((seg.run_id, k) for k in seg.keys)
+        else:
+            touched.update((p.run_id, p.key) for p in seg)
+    return touched
+
+
+def _summaries(segments: Sequence[Segment]) -> list[SummaryRow]:
+    """Per (run, key), the summary of all segments, merged in arrival order."""
+    merged: dict[tuple[str, str], SummaryRow] = {}
+    for seg in segments:
+        rows = seg.summaries() if type(seg) is PointBlock else summarise(seg)
+        for row in rows:
+            at = (row[0], row[1])
+            earlier = merged.get(at)
+            merged[at] = row if earlier is None else _merge(earlier, row)
+    return list(merged.values())
+
+
+def _merge(a: SummaryRow, b: SummaryRow) -> SummaryRow:
+    """The summary of a's points followed by b's, with `summarise`'s rules (the first point wins ties)."""
+    last = b[2:5] if b[3] > a[3] else a[2:5]
+    low = b[5:7] if b[5] is not None and (a[5] is None or b[5] < a[5]) else a[5:7]
+    high = b[7:9] if b[7] is not None and (a[7] is None or b[7] > a[7]) else a[7:9]
+    return (a[0], a[1], *last, *low, *high)  # type: ignore[return-value]
+
+
+def _insert_sqlite(raw, segments: Sequence[Segment]) -> int:  # type: ignore[no-untyped-def]
+    cur = raw.cursor()
+    try:
+        # MetricPoint's field order is the column order, and sqlite binds NaN as NULL.
+        cur.executemany(_INSERT_SQLITE, chain.from_iterable(map(_sqlite_rows, segments)))
+        return cur.rowcount
+    finally:
+        cur.close()
+
+
+def _sqlite_rows(seg: Segment) -> Iterable[tuple]:
+    if type(seg) is not PointBlock:
+        return seg
+    keys = seg.keys
+    return zip(
+        repeat(seg.run_id),
+        [keys[k] for k in seg.key_index.tolist()],
+        seg.steps.tolist(),
+        seg.values.tolist(),
+        seg.timestamps.tolist(),
+    )
 
 
 def _rebuild_summaries(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
@@ -128,30 +202,35 @@ def _rebuild_summaries(conn: Connection, keys: Iterable[tuple[str, str]]) -> Non
     conn.execute(text(_SUMMARY_REPLACE), [dict(zip(names, row, strict=True)) for row in rows])
 
 
-def _write_points_postgres(raw, points: Sequence[MetricPoint]) -> int:  # type: ignore[no-untyped-def]
-    """COPY ``points`` into the metrics table; returns how many were new."""
+def _write_postgres(raw, segments: Sequence[Segment]) -> int:  # type: ignore[no-untyped-def]
+    """COPY the segments into the metrics table (binary format); returns how many points were new."""
     from psycopg import errors as psycopg_errors  # only PostgreSQL stores need the driver
 
-    data = _copy_text(points)
-    # Fast path: COPY straight into the table. A step already stored (a retried batch, a
-    # duplicate) makes it fail with a unique violation; only then pay for the staging path.
+    total = sum(len(s) for s in segments)
+    parts = list(_blocks(segments))
     with raw.cursor() as cur:
-        try:
-            with raw.transaction(), cur.copy("COPY metrics (run_id, key, step, value, timestamp) FROM STDIN") as copy:
-                copy.write(data)
-            return len(points)
-        except psycopg_errors.UniqueViolation:
-            pass
+        # Fast path: COPY straight into the table. A step already stored (a retried batch, a
+        # duplicate) makes it fail with a unique violation; only then pay for the staging path.
+        # A block known to repeat a step would fail for sure: skip the attempt.
+        if not any(block.has_repeats() for block, _ in parts):
+            try:
+                with raw.transaction(), cur.copy(pg_copy.COPY_METRICS) as copy:
+                    for chunk in pg_copy.encode([(block, None) for block, _ in parts]):
+                        copy.write(chunk)
+                return total
+            except psycopg_errors.UniqueViolation:
+                pass
         # COPY into a per-transaction staging table, then INSERT ... ON CONFLICT DO NOTHING.
-        # Within a batch the first point of a step wins, as on SQLite: ``arrival`` numbers the
-        # rows as COPY reads them.
+        # Within a batch the first point of a step wins, as on SQLite: rows are encoded grouped
+        # by key, so each carries its ``arrival`` number in the batch.
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS metrics_staging "
             "(run_id text, key text, step bigint, value double precision, timestamp bigint, arrival bigserial) "
             "ON COMMIT DELETE ROWS"
         )
-        with cur.copy("COPY metrics_staging (run_id, key, step, value, timestamp) FROM STDIN") as copy:
-            copy.write(data)
+        with cur.copy(pg_copy.COPY_STAGING) as copy:
+            for chunk in pg_copy.encode(parts):
+                copy.write(chunk)
         cur.execute(
             "INSERT INTO metrics (run_id, key, step, value, timestamp) "
             "SELECT DISTINCT ON (run_id, key, step) run_id, key, step, value, timestamp "
@@ -160,21 +239,16 @@ def _write_points_postgres(raw, points: Sequence[MetricPoint]) -> int:  # type: 
         return cur.rowcount
 
 
-_COPY_NULL = "\\N"
-
-
-def _copy_text(points: Sequence[MetricPoint]) -> str:
-    escaped: dict[str, str] = {}  # run ids and keys repeat across a batch; escape each once
-    lines = []
-    for run_id, key, step, value, ts in points:
-        r = escaped.get(run_id) or escaped.setdefault(run_id, _copy_escape(run_id))
-        k = escaped.get(key) or escaped.setdefault(key, _copy_escape(key))
-        number = _COPY_NULL if value != value else repr(value)  # NaN is stored as NULL
-        lines.append(f"{r}\t{k}\t{step}\t{number}\t{ts}\n")
-    return "".join(lines)
-
-
-def _copy_escape(text: str) -> str:
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+def _blocks(segments: Sequence[Segment]) -> Iterator[tuple[PointBlock, np.ndarray]]:
+    """Every segment as blocks (loose points: one per run), with each point's arrival number."""
+    base = 0
+    for seg in segments:
+        if type(seg) is PointBlock:
+            yield seg, np.arange(base, base + len(seg))
+        else:
+            by_run: dict[str, list[int]] = {}
+            for i, p in enumerate(seg):
+                by_run.setdefault(p.run_id, []).append(i)
+            for rows in by_run.values():
+                yield PointBlock.from_points([seg[i] for i in rows]), base + np.array(rows)
+        base += len(seg)

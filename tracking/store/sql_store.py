@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tracking.entities import Experiment, Metric, MetricPoint, MetricSummary, Run, RunStatus
 from tracking.errors import ExperimentNotFound, ParamConflict, RunNotFound, StoreUnavailable
+from tracking.point_block import PointBlock
 from tracking.store import schema as t
 from tracking.store.engine import make_engine, read_connection, with_retries
 from tracking.store.metric_writer import write_points
@@ -254,14 +255,20 @@ class SqlStore:
 
         self._write(end)
 
-    def end_runs(self, ends: Sequence[tuple[str, RunStatus, str | None]], points: Sequence[MetricPoint] = ()) -> None:
-        """Store `points` and the final status of several runs in one transaction.
+    def end_runs(
+        self,
+        ends: Sequence[tuple[str, RunStatus, str | None]],
+        points: Sequence[MetricPoint] = (),
+        blocks: Sequence[PointBlock] = (),
+    ) -> None:
+        """Store `points`, `blocks` and the final status of several runs in one transaction.
 
         `ends` holds (run id, status, error). All or nothing: an unknown run id raises
         `RunNotFound` and nothing is written.
         """
+        batch = [*points, *blocks]
         if not ends:
-            self.write_metric_points(points)
+            self.write_metric_points(batch)
             return
         ids = list(dict.fromkeys(run_id for run_id, _, _ in ends))
 
@@ -272,7 +279,7 @@ class SqlStore:
             missing = [i for i in ids if i not in known]
             if missing:
                 raise RunNotFound(f"no run with id {missing[0]!r}")
-            write_points(conn, points)
+            write_points(conn, batch)
             stamp = now_ms()
             _raw(conn, _END_RUN, [(RunStatus(status).value, stamp, error, run_id) for run_id, status, error in ends])
 
@@ -326,11 +333,11 @@ class SqlStore:
 
     # -- metrics -------------------------------------------------------------------------
 
-    def write_metric_points(self, points: Sequence[MetricPoint]) -> None:
-        """One transaction for the whole batch; safe to retry."""
-        if not points:
+    def write_metric_points(self, batch: Sequence[MetricPoint | PointBlock]) -> None:
+        """One transaction for the whole batch (loose points and point blocks); safe to retry."""
+        if not batch:
             return
-        self._write(lambda conn: write_points(conn, points))
+        self._write(lambda conn: write_points(conn, batch))
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         m = t.metrics.c
