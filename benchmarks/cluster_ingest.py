@@ -4,8 +4,8 @@ Ours: a real sweep (worker actors, `Trial.log_metrics`, the coordinator and its 
 this process, the store).
 MLflow: the same actors call `MlflowClient.log_batch` into the same kind of store.
 Run: ``python benchmarks/cluster_ingest.py [--trials 32] [--seconds 15] [--no-postgres] [--no-mlflow]``;
-``--profile FILE`` (py-spy of the driver), ``--trusted-points`` and ``--switch-interval`` are
-what-ifs for finding the limit. Prints points/s, lag from log to visible, sink memory, CPU per
+``--profile FILE`` (py-spy of the driver) and ``--switch-interval`` (a what-if) help find the
+limit. Prints points/s, lag from log to visible, sink memory, CPU per
 part of the machine and ratios; not a timed test. Numbers and what limits them: docs/capacity.md.
 """
 
@@ -230,41 +230,35 @@ def _when_all_visible(watch: Watch, total: int, fallback: float) -> float:
 # -- ours: a real sweep on Ray ---------------------------------------------------------------
 
 
-def _time_writes(coordinator: object, switch_interval: float | None, trusted: bool) -> None:
-    """Time each batch its sink writes (duty cycle, rate while writing).
+def _writers(coordinator: object) -> list[object]:
+    """The sink's writers: one `MetricSink`, or the shards of a `ShardedSink`."""
+    sink = coordinator._client.sink  # type: ignore[attr-defined]
+    return list(getattr(sink, "shards", [sink]))
 
-    Two what-ifs for finding the limit: a shorter GIL switch interval, and `trusted` points
-    (handed to the sink as they come, without the client re-validating what the worker checked).
+
+def _time_writes(coordinator: object, switch_interval: float | None) -> None:
+    """Time each batch every sink writer writes (duty cycle, rate while writing).
+
+    A what-if for finding the limit: a shorter GIL switch interval in the driver.
     """
     from tracking.point_block import PointBlock
 
     if switch_interval is not None:
         sys.setswitchinterval(switch_interval)
-    client = coordinator._client  # type: ignore[attr-defined]
-    if trusted:
-        checked = client.log_batch
+    for sink in _writers(coordinator):
+        write = sink._write  # type: ignore[attr-defined]
+        sink.bench_write_s, sink.bench_written = 0.0, 0  # type: ignore[attr-defined]
 
-        def log_batch(run_id: str, metrics: list[object] = (), params: object = None, tags: object = None) -> None:
-            if params or tags:
-                return checked(run_id, metrics, params, tags)
-            client.sink.put(list(metrics))
-            return None
+        def timed_write(batch: list[object], sink: object = sink, write: object = write) -> None:
+            start = time.perf_counter()
+            try:
+                write(batch)  # type: ignore[operator]
+            finally:
+                sink.bench_write_s += time.perf_counter() - start  # type: ignore[attr-defined]
+                # A batch holds loose points and point blocks: count points, not items.
+                sink.bench_written += sum(len(x) if isinstance(x, PointBlock) else 1 for x in batch)  # type: ignore[attr-defined]
 
-        client.log_batch = log_batch
-    sink = client.sink
-    write = sink._write
-    sink.bench_write_s, sink.bench_written = 0.0, 0
-
-    def timed_write(batch: list[object]) -> None:
-        start = time.perf_counter()
-        try:
-            write(batch)
-        finally:
-            sink.bench_write_s += time.perf_counter() - start
-            # A batch holds loose points and point blocks: count points, not items.
-            sink.bench_written += sum(len(x) if isinstance(x, PointBlock) else 1 for x in batch)
-
-    sink._write = timed_write
+        sink._write = timed_write  # type: ignore[attr-defined]
 
 
 def _coordinator_stats(coordinator: object) -> dict[str, float]:
@@ -272,12 +266,14 @@ def _coordinator_stats(coordinator: object) -> dict[str, float]:
     import psutil
 
     sink = coordinator._client.sink  # type: ignore[attr-defined]
+    writers = _writers(coordinator)
     # Trials' points wait in the sink as point blocks: per point an int64 step and timestamp,
     # a float64 value and a one-byte key index (run id and keys are held once per block).
     size = 8 + 8 + 8 + 1
     return {
-        "write_s": getattr(sink, "bench_write_s", 0.0),
-        "written": getattr(sink, "bench_written", 0),
+        "writers": len(writers),
+        "write_s": sum(getattr(w, "bench_write_s", 0.0) for w in writers),
+        "written": sum(getattr(w, "bench_written", 0) for w in writers),
         "batches": sink.batches_written,
         "peak": sink.peak_pending,
         "max_pending": sink.max_pending,
@@ -295,7 +291,6 @@ def run_ours(
     workdir: Path,
     profile: Path | None = None,
     switch_interval: float | None = None,
-    trusted: bool = False,
 ) -> Outcome:
     from sweeps.config import load_config, resolve_objective
     from sweeps.engine.parent import SweepSetup, environment_info, new_sweep_id
@@ -320,7 +315,7 @@ def run_ours(
     watch = Watch(store, "SELECT run_id, last_step, last_value FROM metric_summaries WHERE key = :k")
     backend = RayBackend(cfg, resolve_objective(cfg.objective))
     backend.start(setup)
-    _time_writes(backend.coordinator, switch_interval, trusted)
+    _time_writes(backend.coordinator, switch_interval)
     watcher = watch.start()
     profiler = None
     try:
@@ -341,10 +336,11 @@ def run_ours(
         ray.kill(gate)
     total = _count(store, "metrics")
     end = _when_all_visible(watch, total, done_at)
-    busy = stats["write_s"] / (done_at - opened)
+    writers = int(stats["writers"])
+    busy = stats["write_s"] / (done_at - opened) / writers
     rate = stats["written"] / stats["write_s"] if stats["write_s"] else float("nan")
     note = (
-        f"sink writer busy {busy:.0%} of the time, {rate:,.0f} points/s while writing, "
+        f"{writers} sink writer(s), each busy {busy:.0%} of the time, {rate:,.0f} points/s per writer while writing, "
         f"{stats['written'] / max(1, stats['batches']):,.0f} points/batch; max_pending {stats['max_pending']:,}"
     )
     if profiler is not None:
@@ -484,9 +480,6 @@ def main() -> None:
     parser.add_argument(
         "--switch-interval", type=float, default=None, help="sys.setswitchinterval in the driver (default 0.005)"
     )
-    parser.add_argument(
-        "--trusted-points", action="store_true", help="what-if: the coordinator skips re-validating worker points"
-    )
     args = parser.parse_args()
 
     from sweeps.engine.ray_backend import connect_ray
@@ -507,9 +500,7 @@ def main() -> None:
             stores.append(("SQLite", lambda: f"sqlite:///{work / f'store-{next(counter)}.db'}"))
         for title, make in stores:
             profile = args.profile if title == "PostgreSQL" else None
-            outcomes = [
-                run_ours(make(), args.trials, args.seconds, work, profile, args.switch_interval, args.trusted_points)
-            ]
+            outcomes = [run_ours(make(), args.trials, args.seconds, work, profile, args.switch_interval)]
             if not args.no_mlflow:
                 outcomes.append(run_mlflow(make(), args.trials, args.seconds))
             report(f"{title}: {args.trials} concurrent trials -> store", outcomes)

@@ -15,9 +15,9 @@ from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
 from tracking.errors import ExperimentNotFound, RunNotFound
 from tracking.point_block import PointBlock
 from tracking.run_handle import ActiveRun
-from tracking.sink import MetricSink
+from tracking.sink import MetricSink, ShardedSink
 from tracking.store.sql_store import SqlStore
-from tracking.uri import mask_password, resolve_artifact_root
+from tracking.uri import is_sqlite, mask_password, resolve_artifact_root
 from tracking.validation import (
     check_key,
     check_metric_value,
@@ -60,17 +60,21 @@ class TrackingClient:
         batch_size: int = 1_000,
         flush_interval_s: float = 1.0,
         max_pending: int = 200_000,
+        sink_writers: int | None = None,
     ) -> None:
         self.store = SqlStore(uri, upgrade=upgrade)
         self.uri = self.store.uri
         self.artifact_root = resolve_artifact_root(artifacts)
         self.user = user or current_user()
-        self.sink = MetricSink(
-            self.store.write_metric_points,
-            batch_size=batch_size,
-            max_batch=max(batch_size, 20_000),
-            flush_interval_s=flush_interval_s,
-            max_pending=max(max_pending, 20_000),
+        # SQLite takes one writer at a time; a PostgreSQL server gains from a second
+        # connection loading other runs while the first waits on its COPY.
+        writers = sink_writers or (1 if is_sqlite(self.uri) else 2)
+        options = {"batch_size": batch_size, "max_batch": max(batch_size, 20_000), "flush_interval_s": flush_interval_s}
+        pending = max(max_pending, 20_000 * writers)
+        self.sink: MetricSink | ShardedSink = (
+            MetricSink(self.store.write_metric_points, max_pending=pending, **options)  # type: ignore[arg-type]
+            if writers == 1
+            else ShardedSink(self.store.write_metric_points, writers, max_pending=pending, **options)
         )
         self._lock = threading.Lock()
         self._next_step: dict[tuple[str, str], int] = {}

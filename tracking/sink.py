@@ -209,6 +209,76 @@ class MetricSink:
         return batch, size
 
 
+class ShardedSink:
+    """Several `MetricSink`s, each with its own writer thread, sharing the work by run.
+
+    PostgreSQL spends most of a batch's time in the server; a second connection writing
+    other runs meanwhile keeps it busy. A run always goes to the same shard, so its points
+    are stored in the order they were put, as with one sink. The memory bound is shared out.
+    """
+
+    def __init__(self, write: WriteBatch, shards: int, *, max_pending: int = 200_000, **options: float) -> None:
+        if shards < 2:
+            raise ValueError("a sharded sink needs at least 2 shards; use MetricSink")
+        share = max_pending // shards
+        self._shards = [MetricSink(write, max_pending=share, **options) for _ in range(shards)]  # type: ignore[arg-type]
+
+    @property
+    def shards(self) -> list[MetricSink]:
+        return list(self._shards)
+
+    def _shard(self, run_id: str) -> MetricSink:
+        return self._shards[hash(run_id) % len(self._shards)]
+
+    def put(self, points: Iterable[MetricPoint]) -> None:
+        by_run: dict[str, list[MetricPoint]] = {}
+        for point in points:
+            by_run.setdefault(point.run_id, []).append(point)
+        for run_id, part in by_run.items():
+            self._shard(run_id).put(part)
+
+    def put_block(self, block: PointBlock) -> None:
+        self._shard(block.run_id).put_block(block)
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        for shard in self._shards:
+            shard.flush(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        errors = []
+        for shard in self._shards:
+            try:
+                shard.close()
+            except Exception as exc:  # close every shard; report the first failure
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    @property
+    def pending(self) -> int:
+        return sum(shard.pending for shard in self._shards)
+
+    @property
+    def max_pending(self) -> int:
+        return sum(shard.max_pending for shard in self._shards)
+
+    @property
+    def peak_pending(self) -> int:
+        """The sum of the shards' peaks: an upper bound of the points held at any one time."""
+        return sum(shard.peak_pending for shard in self._shards)
+
+    @property
+    def batches_written(self) -> int:
+        return sum(shard.batches_written for shard in self._shards)
+
+    def __enter__(self) -> ShardedSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _part(item: _Item, start: int, end: int) -> _Item:
     return item.slice(start, end) if type(item) is PointBlock else item[start:end]
 

@@ -143,8 +143,11 @@ class PostgresServer:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def start() -> PostgresServer:
-    """``$SWEEPS_TEST_POSTGRES`` when set, else a new server on a free loopback port."""
+def start(settings: str = "") -> PostgresServer:
+    """``$SWEEPS_TEST_POSTGRES`` when set, else a new server on a free loopback port.
+
+    `settings` (``-c name=value ...``) tune a new server; an external one is used as it is.
+    """
     external = os.environ.get(ENV_URI)
     if external:
         url = make_url(external)
@@ -158,10 +161,10 @@ def start() -> PostgresServer:
             f"PostgreSQL server binaries not found (looked in {where}) and ${ENV_URI} is unset; "
             f"install postgresql-15 (scripts/setup does) or point {ENV_URI} at a server"
         )
-    return _start_local(bin_dir)
+    return _start_local(bin_dir, settings)
 
 
-def _start_local(bin_dir: Path) -> PostgresServer:
+def _start_local(bin_dir: Path, settings: str = "") -> PostgresServer:
     as_root = os.geteuid() == 0
     # initdb refuses to run as root; the folder must belong to the postgres user, and /tmp
     # is reachable by that user where the caller's $TMPDIR might not be.
@@ -192,7 +195,7 @@ def _start_local(bin_dir: Path) -> PostgresServer:
         (data / "pg_hba.conf").write_text(
             f"local all all trust\nhost all {SUPERUSER} 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
         )
-        port = _start_on_free_port(bin_dir, data, sockets, log)
+        port = _start_on_free_port(bin_dir, data, sockets, log, settings)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
@@ -200,11 +203,11 @@ def _start_local(bin_dir: Path) -> PostgresServer:
     return PostgresServer(admin_url=url, data_dir=root, bin_dir=bin_dir)
 
 
-def _start_on_free_port(bin_dir: Path, data: Path, sockets: Path, log: Path, attempts: int = 3) -> int:
+def _start_on_free_port(bin_dir: Path, data: Path, sockets: Path, log: Path, settings: str, attempts: int = 3) -> int:
     last_error: CommandFailed | None = None
     for _ in range(attempts):  # another process may take the port between our probe and the bind
         port = _free_port()
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} {_PG_OPTIONS}"
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} {_PG_OPTIONS} {settings}".strip()
         try:
             _run_as_postgres(
                 [str(bin_dir / "pg_ctl"), "start", "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", options]
