@@ -167,7 +167,12 @@ class CpuAccount:
             if times is None:
                 continue
             part = _part(proc.info["name"] or "", " ".join(proc.info["cmdline"] or []))
-            out[proc.pid] = (part, times.user + times.system)
+            used = times.user + times.system
+            if part == "PostgreSQL" and "-D" in (proc.info["cmdline"] or []):
+                # The postmaster: backends that exited (pooled connections closed) left their
+                # CPU time in its children's times.
+                used += times.children_user + times.children_system
+            out[proc.pid] = (part, used)
         return out
 
     def stop(self) -> None:
