@@ -18,7 +18,7 @@ Segment = list[MetricPoint] | PointBlock  # loose points between blocks, or one 
 _SUMMARY_UPSERT = """
 INSERT INTO metric_summaries AS s (run_id, key, last_value, last_step, last_timestamp,
                                    min_value, min_step, max_value, max_step)
-VALUES ({ph})
+{rows}
 ON CONFLICT (run_id, key) DO UPDATE SET
   last_value = CASE WHEN excluded.last_step > s.last_step THEN excluded.last_value ELSE s.last_value END,
   last_timestamp = CASE WHEN excluded.last_step > s.last_step
@@ -38,8 +38,12 @@ ON CONFLICT (run_id, key) DO UPDATE SET
                    THEN excluded.max_value ELSE s.max_value END
 """
 
-_SUMMARY_SQLITE = _SUMMARY_UPSERT.format(ph=", ".join("?" * 9))
-_SUMMARY_PG = _SUMMARY_UPSERT.format(ph=", ".join(["%s"] * 9))
+_SUMMARY_SQLITE = _SUMMARY_UPSERT.format(rows=f"VALUES ({', '.join('?' * 9)})")
+# PostgreSQL: every row of a batch in one statement (columns as arrays), not one per row.
+_SUMMARY_PG = _SUMMARY_UPSERT.format(
+    rows="SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::int8[], %s::int8[],"
+    " %s::float8[], %s::int8[], %s::float8[], %s::int8[])"
+)
 _SUMMARY_REPLACE = """
 INSERT INTO metric_summaries (run_id, key, last_value, last_step, last_timestamp,
                               min_value, min_step, max_value, max_step)
@@ -102,8 +106,12 @@ def write_points(conn: Connection, batch: Sequence[MetricPoint | PointBlock]) ->
         cur.executemany(_SUMMARY_SQLITE, summaries)
         cur.close()
         return
+    if not summaries:
+        return
+    # Sorted: two transactions updating summaries take their row locks in the same order.
+    columns = [list(column) for column in zip(*sorted(summaries), strict=True)]
     with raw.cursor() as cur:
-        cur.executemany(_SUMMARY_PG, summaries)
+        cur.execute(_SUMMARY_PG, columns)
 
 
 def _segments(batch: Sequence[MetricPoint | PointBlock]) -> list[Segment]:
