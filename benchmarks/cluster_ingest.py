@@ -3,7 +3,7 @@
 Ours: a real sweep (worker actors, `Trial.log_metrics`, the coordinator and its batching sink in
 this process, the store).
 MLflow: the same actors call `MlflowClient.log_batch` into the same kind of store.
-Run: ``python benchmarks/cluster_ingest.py [--trials 32] [--seconds 15] [--no-postgres] [--no-mlflow]``;
+Run: ``python benchmarks/cluster_ingest.py [--trials 32] [--seconds 15] [--repeat 3] [--no-postgres] [--no-mlflow]``;
 ``--profile FILE`` (py-spy of the driver) and ``--switch-interval`` (a what-if) help find the
 limit. Prints points/s, lag from log to visible, sink memory, CPU per
 part of the machine and ratios; not a timed test. Numbers and what limits them: docs/capacity.md.
@@ -15,12 +15,13 @@ import argparse
 import logging
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -453,15 +454,21 @@ def _count(store: str, table: str) -> int:
 
 
 def report(title: str, outcomes: list[Outcome]) -> None:
-    ours = next((o for o in outcomes if o.name == "ours"), None)
+    runs = [o for o in outcomes if o.name.startswith("ours")]
+    ours = runs[-1] if runs else None
     print(f"\n{title}")
     head = f"{'path':<18} {'points':>11} {'seconds':>8} {'points/s':>11} {'x MLflow':>9}"
     print(f"{head} {'lag p50':>8} {'lag p95':>8} {'lag max':>8}  note")
-    mlflow = next((o for o in outcomes if o.name != "ours"), None)
+    mlflow = next((o for o in outcomes if not o.name.startswith("ours")), None)
     for o in outcomes:
         ratio = f"{o.rate / mlflow.rate:.1f}" if mlflow and o is not mlflow and mlflow.rate > 0 else ""
         lags = " ".join(f"{percentile(o.lags, q):>7.2f}s" for q in (0.5, 0.95, 1.0))
         print(f"{o.name:<18} {o.points:>11,} {o.seconds:>8.1f} {o.rate:>11,.0f} {ratio:>9} {lags}  {o.note}")
+    if len(runs) > 1:
+        rates = sorted(o.rate for o in runs)
+        median = statistics.median(rates)
+        versus = f" = {median / mlflow.rate:.1f} x MLflow" if mlflow and mlflow.rate > 0 else ""
+        print(f"ours, median of {len(runs)}: {median:,.0f} points/s{versus} (range {rates[0]:,.0f}-{rates[-1]:,.0f})")
     for o in outcomes:
         if o.cpu is not None:
             print(f"{o.name}: {o.cpu.line()}")
@@ -481,6 +488,7 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of ours per store (the machine is shared: medians)")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy the driver, waits included, to FILE")
     parser.add_argument(
         "--switch-interval", type=float, default=None, help="sys.setswitchinterval in the driver (default 0.005)"
@@ -505,7 +513,10 @@ def main() -> None:
             stores.append(("SQLite", lambda: f"sqlite:///{work / f'store-{next(counter)}.db'}"))
         for title, make in stores:
             profile = args.profile if title == "PostgreSQL" else None
-            outcomes = [run_ours(make(), args.trials, args.seconds, work, profile, args.switch_interval)]
+            outcomes = []
+            for i in range(1, max(1, args.repeat) + 1):
+                ours = run_ours(make(), args.trials, args.seconds, work, profile, args.switch_interval)
+                outcomes.append(replace(ours, name=f"ours #{i}"))
             if not args.no_mlflow:
                 outcomes.append(run_mlflow(make(), args.trials, args.seconds))
             report(f"{title}: {args.trials} concurrent trials -> store", outcomes)
