@@ -3,7 +3,7 @@
 Ours: a real sweep (worker actors, `Trial.log_metrics`, the coordinator and its batching sink in
 this process, the store).
 MLflow: the same actors call `MlflowClient.log_batch` into the same kind of store.
-Run: ``python benchmarks/cluster_ingest.py [--trials 32] [--seconds 15] [--repeat 3] [--no-postgres] [--no-mlflow]``;
+Run: ``python benchmarks/cluster_ingest.py [--trials 32] [--seconds 15] [--repeat 3] [--warmup-s 5] [--no-mlflow]``;
 ``--profile FILE`` (py-spy of the driver) and ``--switch-interval`` (a what-if) help find the
 limit. Prints points/s, lag from log to visible, sink memory, CPU per
 part of the machine and ratios; not a timed test. Numbers and what limits them: docs/capacity.md.
@@ -489,6 +489,7 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-mlflow", action="store_true")
     parser.add_argument("--repeat", type=int, default=1, help="runs of ours per store (the machine is shared: medians)")
+    parser.add_argument("--warmup-s", type=float, default=5.0, help="an unreported flood first, per store (0: none)")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy the driver, waits included, to FILE")
     parser.add_argument(
         "--switch-interval", type=float, default=None, help="sys.setswitchinterval in the driver (default 0.005)"
@@ -513,6 +514,10 @@ def main() -> None:
             stores.append(("SQLite", lambda: f"sqlite:///{work / f'store-{next(counter)}.db'}"))
         for title, make in stores:
             profile = args.profile if title == "PostgreSQL" else None
+            if args.warmup_s > 0:
+                # Not reported: the first flood after Ray and the server start also pays for
+                # starting Ray's worker processes and faulting in the server's shared buffers.
+                run_ours(make(), args.trials, args.warmup_s, work)
             outcomes = []
             for i in range(1, max(1, args.repeat) + 1):
                 ours = run_ours(make(), args.trials, args.seconds, work, profile, args.switch_interval)
