@@ -42,8 +42,12 @@ BENCH_POSTGRES_SETTINGS = "-c shared_buffers=1GB -c wal_buffers=64MB -c max_wal_
 
 
 @contextmanager
-def postgres_databases() -> Iterator[Callable[[], str] | None]:
-    """A maker of fresh databases on ``$SWEEPS_TEST_POSTGRES`` or a throwaway local server; None if neither."""
+def postgres_databases(one_at_a_time: bool = False) -> Iterator[Callable[[], str] | None]:
+    """A maker of fresh databases on ``$SWEEPS_TEST_POSTGRES`` or a throwaway local server; None if neither.
+
+    `one_at_a_time` drops the databases made before each new one, so every run starts from
+    the same server state (no earlier run's pages to evict, no earlier run's WAL to check).
+    """
     try:
         from tests.support import postgres
     except ImportError:
@@ -56,6 +60,12 @@ def postgres_databases() -> Iterator[Callable[[], str] | None]:
         yield None
         return
     try:
-        yield lambda: server.create_database("sweeps_bench")
+
+        def make() -> str:
+            if one_at_a_time:
+                server.drop_created()
+            return server.create_database("sweeps_bench")
+
+        yield make
     finally:
         server.stop()

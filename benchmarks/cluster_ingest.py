@@ -505,7 +505,8 @@ def main() -> None:
         f"{os.cpu_count()} CPUs; Ray {ray.__version__}"
     )
     stores: list[tuple[str, Callable[[], str]]] = []
-    with tempfile.TemporaryDirectory(prefix="cluster-ingest-") as tmp, postgres_databases() as make_pg:
+    databases = postgres_databases(one_at_a_time=True)
+    with tempfile.TemporaryDirectory(prefix="cluster-ingest-") as tmp, databases as make_pg:
         work = Path(tmp)
         if make_pg is not None and not args.no_postgres:
             stores.append(("PostgreSQL", make_pg))

@@ -169,6 +169,7 @@ def ray_tune(trials: int, concurrency: int, workdir: Path) -> Measure:
 
 def _median(runs: list[Measure]) -> Measure:
     """Medians of wall, steady and start-up time over repeated runs of one contender."""
+
     def med(values: list[float | None]) -> float | None:
         known = [v for v in values if v is not None]
         return statistics.median(known) if known else None
@@ -240,10 +241,14 @@ def main(argv: list[str] | None = None) -> int:
             if m is not None:
                 print(_row(m, tune_m))
         if tune_m is not None and tune_m.steady_rate:
-            print(f"\nours / Ray Tune, wall (with actor start-up): {mine.rate / tune_m.rate:.2f}x (no pruner), "
-                  f"{mine_pruned.rate / tune_m.rate:.2f}x (median pruner: a round trip per report)")
-            print(f"ours / Ray Tune, steady (trials running):    {mine.steady_rate / tune_m.steady_rate:.2f}x "
-                  f"(no pruner), {mine_pruned.steady_rate / tune_m.steady_rate:.2f}x (median pruner)")
+            print(
+                f"\nours / Ray Tune, wall (with actor start-up): {mine.rate / tune_m.rate:.2f}x (no pruner), "
+                f"{mine_pruned.rate / tune_m.rate:.2f}x (median pruner: a round trip per report)"
+            )
+            print(
+                f"ours / Ray Tune, steady (trials running):    {mine.steady_rate / tune_m.steady_rate:.2f}x "
+                f"(no pruner), {mine_pruned.steady_rate / tune_m.steady_rate:.2f}x (median pruner)"
+            )
             if repeat > 1:
                 pairs = zip(runs["none"], runs["tune"], strict=True)
                 print("  per repeat (wall, no pruner): " + ", ".join(f"{a.rate / t.rate:.2f}x" for a, t in pairs))
@@ -261,8 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         for m in (one, two):
             print(_row(m, None))
         assert one.steady_rate and two.steady_rate
-        print(f"speed-up 1 -> 2 workers: {two.steady_rate / one.steady_rate:.2f}x steady, "
-              f"{one.wall_s / two.wall_s:.2f}x wall (includes starting the worker actors)")
+        print(
+            f"speed-up 1 -> 2 workers: {two.steady_rate / one.steady_rate:.2f}x steady, "
+            f"{one.wall_s / two.wall_s:.2f}x wall (includes starting the worker actors)"
+        )
         if repeat > 1:
             pairs = zip(cpu[1], cpu[2], strict=True)
             each = [f"{b.steady_rate / a.steady_rate:.2f}x" for a, b in pairs if a.steady_rate and b.steady_rate]

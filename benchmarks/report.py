@@ -124,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         with tracking.connect(f"sqlite:///{root / 'bench.db'}", artifacts=str(root / "artifacts")) as client:
             write_s, _made = _timed(
-                lambda: make_sweep(client, sweep_id="bench-00000001", n_trials=args.trials, steps=args.steps,
-                                   pruned=0.3, failed=0.05)
+                lambda: make_sweep(
+                    client, sweep_id="bench-00000001", n_trials=args.trials, steps=args.steps, pruned=0.3, failed=0.05
+                )
             )
             print(f"wrote {args.trials} trials x {args.steps} steps to SQLite in {write_s:.1f} s")
             ranking_s, board = _timed(lambda: leaderboard(client, "bench-00000001"), repeat=5)
