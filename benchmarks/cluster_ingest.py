@@ -286,7 +286,6 @@ def _coordinator_stats(coordinator: object) -> dict[str, float]:
         "point_bytes": size,
         "rss_mb": psutil.Process().memory_info().rss / 2**20,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "pid": os.getpid(),
     }
 
 

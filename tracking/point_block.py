@@ -3,7 +3,7 @@ the receiver with work per key, not per point (`tracking.point_buffer` builds th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -12,14 +12,14 @@ from tracking.entities import MetricPoint
 from tracking.errors import InvalidParameter
 from tracking.validation import INT64_MAX, INT64_MIN, check_key
 
-__all__ = ["KeyGroups", "PointBlock", "SummaryRow", "blocks_from_points", "key_dtype", "readonly"]
+__all__ = ["F8", "I8", "KeyGroups", "PointBlock", "SummaryRow", "blocks_from_points", "by_run", "key_dtype", "readonly"]
 
 # (run_id, key, last_value, last_step, last_timestamp, min_value, min_step, max_value, max_step);
 # NaN is None, as the store holds it.
 SummaryRow = tuple[str, str, float | None, int, int, float | None, int, float | None, int]
 
-_I8 = np.dtype("<i8")
-_F8 = np.dtype("<f8")
+I8 = np.dtype("<i8")  # the dtypes of a checked block's steps, timestamps and values
+F8 = np.dtype("<f8")
 # Bounds of int() of a float timestamp that still fits a BIGINT: both are exact floats.
 _TS_LOW, _TS_HIGH = float(INT64_MIN), float(INT64_MAX) + 1.0
 
@@ -70,9 +70,9 @@ class PointBlock:
                 self.keys,
                 kidx.dtype.str,
                 kidx.tobytes(),
-                np.asarray(self.steps, _I8).tobytes(),
-                np.asarray(self.values, _F8).tobytes(),
-                np.asarray(self.timestamps, _I8).tobytes(),
+                np.asarray(self.steps, I8).tobytes(),
+                np.asarray(self.values, F8).tobytes(),
+                np.asarray(self.timestamps, I8).tobytes(),
             ),
         )
 
@@ -93,9 +93,9 @@ class PointBlock:
             run_id,
             tuple(index),
             readonly(np.array(key_index, dtype=key_dtype(len(index)))),
-            readonly(np.array(steps, dtype=_I8)),
-            readonly(np.array(values, dtype=_F8)),
-            readonly(np.array(timestamps, dtype=_I8)),
+            readonly(np.array(steps, dtype=I8)),
+            readonly(np.array(values, dtype=F8)),
+            readonly(np.array(timestamps, dtype=I8)),
         )
 
     def to_points(self) -> list[MetricPoint]:
@@ -162,7 +162,7 @@ class PointBlock:
         return self.keys[int(self.key_index[row])]
 
     def _integers(self, column: np.ndarray, what: str) -> np.ndarray:
-        if column.dtype == _I8:
+        if column.dtype == I8:
             return column
         if column.dtype.kind not in "iu":
             raise InvalidParameter(f"metric {self._key_at(0)!r}: {what} must be an integer, got {column[0]!r}")
@@ -173,16 +173,16 @@ class PointBlock:
                 raise InvalidParameter(
                     f"metric {self._key_at(row)!r}: {what} {column[row]} is outside the 64-bit integer range"
                 )
-        return readonly(column.astype(_I8))
+        return readonly(column.astype(I8))
 
     def _numbers(self) -> np.ndarray:
         values = self.values
-        if values.dtype == _F8:
+        if values.dtype == F8:
             return values
         if values.dtype.kind not in "iuf":  # bool, complex, text, objects: as check_metric_value
             v = values[0]
             raise InvalidParameter(f"metric {self._key_at(0)!r}: value must be a number, got {type(v).__name__} {v!r}")
-        return readonly(values.astype(_F8))
+        return readonly(values.astype(F8))
 
     def _timestamps(self) -> np.ndarray:
         ts = self.timestamps
@@ -195,7 +195,7 @@ class PointBlock:
                 f"metric {self._key_at(row)!r}: timestamp must be epoch milliseconds within the 64-bit "
                 f"integer range, got {ts[row]!r}"
             )
-        return readonly(ts.astype(_I8))  # truncates toward zero, as int() does per point
+        return readonly(ts.astype(I8))  # truncates toward zero, as int() does per point
 
     # -- per-key work --------------------------------------------------------------------
 
@@ -258,9 +258,9 @@ def _rebuild(
         run_id,
         keys,
         np.frombuffer(kidx, kdtype),
-        np.frombuffer(steps, _I8),
-        np.frombuffer(values, _F8),
-        np.frombuffer(ts, _I8),
+        np.frombuffer(steps, I8),
+        np.frombuffer(values, F8),
+        np.frombuffer(ts, I8),
     )
 
 
@@ -282,7 +282,7 @@ def _group(block: PointBlock) -> KeyGroups:
     ordered = kidx[order]
     change = ordered[1:] != ordered[:-1]
     starts = np.flatnonzero(np.concatenate(([n > 0], change)))
-    steps = np.asarray(block.steps, _I8)[order]
+    steps = np.asarray(block.steps, I8)[order]
     # Between keys the step may drop; within a key it must rise.
     rising = n < 2 or bool(((steps[1:] > steps[:-1]) | change).all())
     return KeyGroups(
@@ -291,8 +291,8 @@ def _group(block: PointBlock) -> KeyGroups:
         lengths=np.diff(np.append(starts, n)),
         order=order,
         steps=steps,
-        values=np.asarray(block.values, _F8)[order],
-        timestamps=np.asarray(block.timestamps, _I8)[order],
+        values=np.asarray(block.values, F8)[order],
+        timestamps=np.asarray(block.timestamps, I8)[order],
         rising=rising,
     )
 
@@ -305,9 +305,14 @@ def _first_of(hit: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.where(first == n, starts, first)
 
 
+def by_run(points: Iterable[MetricPoint]) -> dict[str, list[MetricPoint]]:
+    """``points`` per run id, each run's list in the points' order."""
+    runs: dict[str, list[MetricPoint]] = {}
+    for p in points:
+        runs.setdefault(p.run_id, []).append(p)
+    return runs
+
+
 def blocks_from_points(points: Sequence[MetricPoint]) -> list[PointBlock]:
     """One block per run of ``points``, each keeping its points' order."""
-    by_run: dict[str, list[MetricPoint]] = {}
-    for p in points:
-        by_run.setdefault(p.run_id, []).append(p)
-    return [PointBlock.from_points(ps) for ps in by_run.values()]
+    return [PointBlock.from_points(ps) for ps in by_run(points).values()]

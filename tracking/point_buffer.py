@@ -9,13 +9,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tracking.point_block import PointBlock, key_dtype, readonly
+from tracking.point_block import F8, I8, PointBlock, key_dtype, readonly
 from tracking.validation import INT64_MAX, INT64_MIN, check_key, check_metric_value, check_step, check_timestamp
 
 __all__ = ["PointBuffer"]
-
-_I8 = np.dtype("<i8")
-_F8 = np.dtype("<f8")
 
 
 class PointBuffer:
@@ -86,8 +83,8 @@ class PointBuffer:
     def _sync_next_steps(self, used: np.ndarray | None = None) -> None:
         start = self._synced
         kidx = np.frombuffer(self._kidx, np.uint32)[start:]
-        tops = np.full(len(self._keys), INT64_MIN, dtype=_I8)
-        np.maximum.at(tops, kidx, np.frombuffer(self._steps, _I8)[start:])
+        tops = np.full(len(self._keys), INT64_MIN, dtype=I8)
+        np.maximum.at(tops, kidx, np.frombuffer(self._steps, I8)[start:])
         if used is None or start:
             used = np.bincount(kidx, minlength=len(self._keys)) > 0
         nxt = self._next_step
@@ -111,9 +108,9 @@ class PointBuffer:
         if not self._steps:
             return None
         kidx = np.frombuffer(self._kidx, np.uint32)
-        values = np.frombuffer(self._values, _F8)
+        values = np.frombuffer(self._values, F8)
         keys = tuple(self._keys)
-        latest = np.full(len(keys), -1, dtype=_I8)  # each key's last row, for last()
+        latest = np.full(len(keys), -1, dtype=I8)  # each key's last row, for last()
         np.maximum.at(latest, kidx, np.arange(len(kidx)))
         used = latest >= 0
         for i, v in zip(np.flatnonzero(used).tolist(), values[latest[used]].tolist(), strict=True):
@@ -127,9 +124,9 @@ class PointBuffer:
             self.run_id,
             keys,
             readonly(kidx.astype(key_dtype(len(keys)))),
-            readonly(np.frombuffer(self._steps, _I8)),
+            readonly(np.frombuffer(self._steps, I8)),
             readonly(values),
-            readonly(np.frombuffer(self._stamps, _I8)),
+            readonly(np.frombuffer(self._stamps, I8)),
         )
         self._reset()  # the block's arrays keep the old buffers alive; new appends go elsewhere
         return block

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from tracking.entities import MetricPoint
 from tracking.errors import TrackingError
-from tracking.point_block import PointBlock
+from tracking.point_block import PointBlock, by_run
 
 # A batch holds loose points and blocks in arrival order; the store writes it in one transaction.
 Batch = Sequence[MetricPoint | PointBlock]
@@ -231,10 +231,7 @@ class ShardedSink:
         return self._shards[hash(run_id) % len(self._shards)]
 
     def put(self, points: Iterable[MetricPoint]) -> None:
-        by_run: dict[str, list[MetricPoint]] = {}
-        for point in points:
-            by_run.setdefault(point.run_id, []).append(point)
-        for run_id, part in by_run.items():
+        for run_id, part in by_run(points).items():
             self._shard(run_id).put(part)
 
     def put_block(self, block: PointBlock) -> None:
