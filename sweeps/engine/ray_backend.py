@@ -28,7 +28,6 @@ from ray.exceptions import AuthenticationError, GetTimeoutError, RayActorError, 
 from sweeps.config import SweepConfig
 from sweeps.engine.coordinator import Coordinator
 from sweeps.engine.executor import Objective
-from sweeps.engine.messages import WorkerInfo
 from sweeps.engine.parent import SweepSetup
 from sweeps.engine.ray_worker import ChannelCall, LoadFailure, Reply, TrialWorker
 from sweeps.engine.result import ProgressCallback, SweepProgress
@@ -159,7 +158,6 @@ class _Slot:
 
     worker_id: str
     actor: ActorHandle
-    info: WorkerInfo | None = None
 
 
 class RayBackend:
@@ -249,8 +247,7 @@ class RayBackend:
         info = self._call(slot, slot.actor.info.remote(), None, None)
         if isinstance(info, LoadFailure):
             raise _CannotLoad(info.detail)
-        slot.info = info
-        assignment = coordinator.next_trial(slot.info)
+        assignment = coordinator.next_trial(info)
         while assignment is not None:
             deadline = _deadline(self._cfg.execution.trial_timeout_s)
             message = self._call(slot, slot.actor.start.remote(assignment), deadline, assignment.number)
@@ -260,7 +257,7 @@ class RayBackend:
             coordinator.finish(message)
             with self._changed:
                 self._changed.notify_all()
-            assignment = coordinator.next_trial(slot.info)
+            assignment = coordinator.next_trial(info)
 
     def _call(self, slot: _Slot, ref: ray.ObjectRef, deadline: float | None, number: int | None) -> Any:
         try:
@@ -268,14 +265,11 @@ class RayBackend:
         except GetTimeoutError:
             ray.kill(slot.actor, no_restart=True)
             raise _WorkerGone("killed: trial timeout", timed_out=number) from None
-        except RayActorError as exc:
-            if self._stopped:
-                raise _Stopped from None
-            raise _WorkerGone(_death_reason(exc)) from None
         except RayError as exc:
             if self._stopped:
                 raise _Stopped from None
-            raise _WorkerGone(f"worker error: {_cause(exc)}") from None
+            reason = _death_reason(exc) if isinstance(exc, RayActorError) else f"worker error: {_cause(exc)}"
+            raise _WorkerGone(reason) from None
 
     def _replace(self, slot: _Slot, gone: _WorkerGone, coordinator: Coordinator) -> _Slot | None:
         """Report the lost worker; a new one takes its place while trials are left."""
