@@ -53,8 +53,8 @@ def test_processes_sharing_a_new_store_store_every_point_exactly_once(fresh_stor
         with client.store.engine.connect() as conn:
             rows = conn.execute(
                 sa.text(
-                    "SELECT run_id, key, COUNT(*), COUNT(DISTINCT step), MIN(step), MAX(step), SUM(value) "
-                    "FROM metrics GROUP BY run_id, key"
+                    "SELECT s.run_id, s.key, COUNT(*), COUNT(DISTINCT m.step), MIN(m.step), MAX(m.step), SUM(m.value) "
+                    "FROM metrics m JOIN metric_summaries s ON s.series_id = m.series_id GROUP BY s.run_id, s.key"
                 )
             ).all()
         total = float(sum(range(N_POINTS)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain, repeat
+from itertools import chain
 
 import numpy as np
 from sqlalchemy import Connection, text
@@ -39,21 +39,24 @@ ON CONFLICT (run_id, key) DO UPDATE SET
 """
 
 _SUMMARY_SQLITE = _SUMMARY_UPSERT.format(rows=f"VALUES ({', '.join('?' * 9)})")
-# PostgreSQL: every row of a batch in one statement (columns as arrays), not one per row.
-_SUMMARY_PG = _SUMMARY_UPSERT.format(
-    rows="SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::int8[], %s::int8[],"
-    " %s::float8[], %s::int8[], %s::float8[], %s::int8[])"
+# PostgreSQL: every row of a batch in one statement (columns as arrays), not one per row,
+# returning the series ids that the points are written with.
+_SUMMARY_PG = (
+    _SUMMARY_UPSERT.format(
+        rows="SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::int8[], %s::int8[],"
+        " %s::float8[], %s::int8[], %s::float8[], %s::int8[])"
+    )
+    + " RETURNING run_id, key, series_id"
 )
 _SUMMARY_REPLACE = """
-INSERT INTO metric_summaries (run_id, key, last_value, last_step, last_timestamp,
-                              min_value, min_step, max_value, max_step)
-VALUES (:run_id, :key, :last_value, :last_step, :last_timestamp, :min_value, :min_step, :max_value, :max_step)
-ON CONFLICT (run_id, key) DO UPDATE SET
-  last_value = excluded.last_value, last_step = excluded.last_step, last_timestamp = excluded.last_timestamp,
-  min_value = excluded.min_value, min_step = excluded.min_step,
-  max_value = excluded.max_value, max_step = excluded.max_step
+UPDATE metric_summaries SET
+  last_value = :last_value, last_step = :last_step, last_timestamp = :last_timestamp,
+  min_value = :min_value, min_step = :min_step, max_value = :max_value, max_step = :max_step
+WHERE series_id = :series_id
 """
-_INSERT_SQLITE = "INSERT OR IGNORE INTO metrics (run_id, key, step, value, timestamp) VALUES (?, ?, ?, ?, ?)"
+_INSERT_SQLITE = "INSERT OR IGNORE INTO metrics (series_id, step, value, timestamp) VALUES (?, ?, ?, ?)"
+
+SeriesIds = dict[tuple[str, str], int]  # (run id, key) -> series id
 
 
 def _stored(value: float) -> float | None:
@@ -91,27 +94,38 @@ def write_points(conn: Connection, batch: Sequence[MetricPoint | PointBlock]) ->
     if not segments:
         return
     raw = conn.connection.driver_connection
-    total = sum(len(s) for s in segments)
     sqlite = conn.dialect.name == "sqlite"
-    inserted = _insert_sqlite(raw, segments) if sqlite else _write_postgres(raw, segments)
+    # Summaries first: upserting them creates the series the points refer to.
+    summaries = _summaries(segments)
+    series = _upsert_summaries_sqlite(raw, summaries) if sqlite else _upsert_summaries_pg(raw, summaries)
+    total = sum(len(s) for s in segments)
+    inserted = _insert_sqlite(raw, segments, series) if sqlite else _write_postgres(raw, segments, series)
     if inserted != total:
         # Some points were not written: their step was already stored (a retried batch, a
-        # step logged twice). Summarising the batch would count values the table does not
-        # hold, so rebuild the touched summaries from what is stored.
-        _rebuild_summaries(conn, _touched(segments))
-        return
-    summaries = _summaries(segments)
-    if sqlite:
-        cur = raw.cursor()
+        # step logged twice). The summaries just upserted count values the table does not
+        # hold, so rebuild them from what is stored.
+        _rebuild_summaries(conn, series)
+
+
+def _upsert_summaries_sqlite(raw, summaries: list[SummaryRow]) -> SeriesIds:  # type: ignore[no-untyped-def]
+    cur = raw.cursor()
+    try:
         cur.executemany(_SUMMARY_SQLITE, summaries)
+        series: SeriesIds = {}
+        for run_id in {row[0] for row in summaries}:
+            cur.execute("SELECT key, series_id FROM metric_summaries WHERE run_id = ?", (run_id,))
+            series.update(((run_id, key), sid) for key, sid in cur.fetchall())
+        return series
+    finally:
         cur.close()
-        return
-    if not summaries:
-        return
+
+
+def _upsert_summaries_pg(raw, summaries: list[SummaryRow]) -> SeriesIds:  # type: ignore[no-untyped-def]
     # Sorted: two transactions updating summaries take their row locks in the same order.
     columns = [list(column) for column in zip(*sorted(summaries), strict=True)]
     with raw.cursor() as cur:
         cur.execute(_SUMMARY_PG, columns)
+        return {(run_id, key): sid for run_id, key, sid in cur.fetchall()}
 
 
 def _segments(batch: Sequence[MetricPoint | PointBlock]) -> list[Segment]:
@@ -130,16 +144,6 @@ def _segments(batch: Sequence[MetricPoint | PointBlock]) -> list[Segment]:
     if loose:
         segments.append(loose)
     return segments
-
-
-def _touched(segments: Sequence[Segment]) -> set[tuple[str, str]]:
-    touched: set[tuple[str, str]] = set()
-    for seg in segments:
-        if type(seg) is PointBlock:
-            touched.update((seg.run_id, k) for k in seg.keys)
-        else:
-            touched.update((p.run_id, p.key) for p in seg)
-    return touched
 
 
 def _summaries(segments: Sequence[Segment]) -> list[SummaryRow]:
@@ -162,68 +166,75 @@ def _merge(a: SummaryRow, b: SummaryRow) -> SummaryRow:
     return (a[0], a[1], *last, *low, *high)  # type: ignore[return-value]
 
 
-def _insert_sqlite(raw, segments: Sequence[Segment]) -> int:  # type: ignore[no-untyped-def]
+def _insert_sqlite(raw, segments: Sequence[Segment], series: SeriesIds) -> int:  # type: ignore[no-untyped-def]
     cur = raw.cursor()
     try:
-        # MetricPoint's field order is the column order, and sqlite binds NaN as NULL.
-        cur.executemany(_INSERT_SQLITE, chain.from_iterable(map(_sqlite_rows, segments)))
+        # sqlite binds NaN as NULL.
+        cur.executemany(_INSERT_SQLITE, chain.from_iterable(_sqlite_rows(seg, series) for seg in segments))
         return cur.rowcount
     finally:
         cur.close()
 
 
-def _sqlite_rows(seg: Segment) -> Iterable[tuple]:
+def _sqlite_rows(seg: Segment, series: SeriesIds) -> Iterable[tuple]:
     if type(seg) is not PointBlock:
-        return seg
-    keys = seg.keys
+        return ((series[p.run_id, p.key], p.step, p.value, p.timestamp) for p in seg)
+    ids = _series_of_keys(seg, series).tolist()
     return zip(
-        repeat(seg.run_id),
-        [keys[k] for k in seg.key_index.tolist()],
+        [ids[k] for k in seg.key_index.tolist()],
         seg.steps.tolist(),
         seg.values.tolist(),
         seg.timestamps.tolist(),
+        strict=True,
     )
 
 
-def _rebuild_summaries(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
+def _series_of_keys(block: PointBlock, series: SeriesIds) -> np.ndarray:
+    """The series id of each of ``block.keys`` (0 for a key none of its points use)."""
+    run = block.run_id
+    return np.array([series.get((run, key), 0) for key in block.keys], np.int64)
+
+
+def _rebuild_summaries(conn: Connection, series: SeriesIds) -> None:
     rows = []
-    for run_id, key in sorted(keys):
+    for (run_id, key), sid in sorted(series.items(), key=lambda item: item[1]):
         history = conn.execute(
-            text("SELECT step, value, timestamp FROM metrics WHERE run_id = :r AND key = :k ORDER BY step"),
-            {"r": run_id, "k": key},
+            text("SELECT step, value, timestamp FROM metrics WHERE series_id = :s ORDER BY step"), {"s": sid}
         ).all()
         points = [
             MetricPoint(run_id, key, step, math.nan if value is None else value, ts) for step, value, ts in history
         ]
-        rows.extend(summarise(points))
-    names = (
-        "run_id",
-        "key",
-        "last_value",
-        "last_step",
-        "last_timestamp",
-        "min_value",
-        "min_step",
-        "max_value",
-        "max_step",
-    )
-    conn.execute(text(_SUMMARY_REPLACE), [dict(zip(names, row, strict=True)) for row in rows])
+        (summary,) = summarise(points)
+        rows.append(dict(zip(_SUMMARY_NAMES, (sid, *summary[2:]), strict=True)))
+    conn.execute(text(_SUMMARY_REPLACE), rows)
 
 
-def _write_postgres(raw, segments: Sequence[Segment]) -> int:  # type: ignore[no-untyped-def]
+_SUMMARY_NAMES = (
+    "series_id",
+    "last_value",
+    "last_step",
+    "last_timestamp",
+    "min_value",
+    "min_step",
+    "max_value",
+    "max_step",
+)
+
+
+def _write_postgres(raw, segments: Sequence[Segment], series: SeriesIds) -> int:  # type: ignore[no-untyped-def]
     """COPY the segments into the metrics table (binary format); returns how many points were new."""
     from psycopg import errors as psycopg_errors  # only PostgreSQL stores need the driver
 
     total = sum(len(s) for s in segments)
-    parts = list(_blocks(segments))
+    parts = [(block, _series_of_keys(block, series), arrival) for block, arrival in _blocks(segments)]
     with raw.cursor() as cur:
         # Fast path: COPY straight into the table. A step already stored (a retried batch, a
         # duplicate) makes it fail with a unique violation; only then pay for the staging path.
         # A block known to repeat a step would fail for sure: skip the attempt.
-        if not any(block.has_repeats() for block, _ in parts):
+        if not any(block.has_repeats() for block, _, _ in parts):
             try:
                 with raw.transaction(), cur.copy(pg_copy.COPY_METRICS) as copy:
-                    for chunk in pg_copy.encode([(block, None) for block, _ in parts]):
+                    for chunk in pg_copy.encode([(block, ids, None) for block, ids, _ in parts]):
                         copy.write(chunk)
                 return total
             except psycopg_errors.UniqueViolation:
@@ -233,16 +244,16 @@ def _write_postgres(raw, segments: Sequence[Segment]) -> int:  # type: ignore[no
         # by key, so each carries its ``arrival`` number in the batch.
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS metrics_staging "
-            "(run_id text, key text, step bigint, value double precision, timestamp bigint, arrival bigserial) "
+            "(series_id bigint, step bigint, value double precision, timestamp bigint, arrival bigint) "
             "ON COMMIT DELETE ROWS"
         )
         with cur.copy(pg_copy.COPY_STAGING) as copy:
             for chunk in pg_copy.encode(parts):
                 copy.write(chunk)
         cur.execute(
-            "INSERT INTO metrics (run_id, key, step, value, timestamp) "
-            "SELECT DISTINCT ON (run_id, key, step) run_id, key, step, value, timestamp "
-            "FROM metrics_staging ORDER BY run_id, key, step, arrival ON CONFLICT DO NOTHING"
+            "INSERT INTO metrics (series_id, step, value, timestamp) "
+            "SELECT DISTINCT ON (series_id, step) series_id, step, value, timestamp "
+            "FROM metrics_staging ORDER BY series_id, step, arrival ON CONFLICT DO NOTHING"
         )
         return cur.rowcount
 

@@ -69,10 +69,10 @@ def _lock(conn: Connection) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
 
 
-def _alembic_upgrade(conn: Connection) -> None:
+def _alembic_upgrade(conn: Connection, revision: str = "head") -> None:
     from alembic import command
 
-    command.upgrade(_config(conn), "head")
+    command.upgrade(_config(conn), revision)
 
 
 def create_schema(conn: Connection, revision: str) -> None:
@@ -87,11 +87,23 @@ def create_schema(conn: Connection, revision: str) -> None:
     conn.execute(_alembic_version.insert().values(version_num=revision))
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the database to the code's schema (``sweeps db upgrade``)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to the code's schema (``sweeps db upgrade``), or to an earlier ``revision``.
+
+    One transaction: a failed migration leaves the database as it was.
+    """
     with write_transaction(engine) as conn:
         _lock(conn)
-        _alembic_upgrade(conn)
+        _alembic_upgrade(conn, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database back to ``revision`` (to run an older release), keeping its data."""
+    from alembic import command
+
+    with write_transaction(engine) as conn:
+        _lock(conn)
+        command.downgrade(_config(conn), revision)
 
 
 def ensure_schema(engine: Engine, *, upgrade_old: bool = False) -> None:

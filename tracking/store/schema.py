@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from tracking.limits import KEY_LEN, RUN_ID_LEN
@@ -21,7 +22,7 @@ from tracking.limits import KEY_LEN, RUN_ID_LEN
 # The Alembic revision these tables correspond to; bump it with every new migration. A new
 # database gets these tables directly, stamped with it (tests/tracking/test_schema_create.py
 # checks that this equals what the migrations build).
-SCHEMA_VERSION = "0001"
+SCHEMA_VERSION = "0002"
 
 metadata = MetaData()
 
@@ -72,25 +73,14 @@ tags = Table(
     Index("ix_tags_key_value", "key", "value"),
 )
 
-# One row per point. NaN is stored as NULL (SQLite cannot hold a NaN REAL); values are
-# always numeric, so NULL is unambiguous. No foreign key: the sink validates runs up
-# front and a per-row FK check would halve ingestion speed.
-metrics = Table(
-    "metrics",
-    metadata,
-    Column("run_id", String(RUN_ID_LEN), nullable=False),
-    Column("key", String(KEY_LEN), nullable=False),
-    Column("step", BigInteger, nullable=False),
-    Column("value", Float(precision=53), nullable=True),
-    Column("timestamp", BigInteger, nullable=False),
-    PrimaryKeyConstraint("run_id", "key", "step"),
-)
-
-# Per-(run, key) summary maintained in the transaction that inserts the points, so that
-# ranking and search read one row per run and never scan the history.
+# One row per (run, metric key): the series' integer id, which its points refer to, and its
+# summary, maintained in the transaction that inserts the points, so that ranking and search
+# read one row per run and never scan the history.
 metric_summaries = Table(
     "metric_summaries",
     metadata,
+    # SQLite hands out ids only for an INTEGER PRIMARY KEY (its rowid).
+    Column("series_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("run_id", String(RUN_ID_LEN), nullable=False),
     Column("key", String(KEY_LEN), nullable=False),
     Column("last_value", Float(precision=53), nullable=True),
@@ -100,8 +90,25 @@ metric_summaries = Table(
     Column("min_step", BigInteger, nullable=False),
     Column("max_value", Float(precision=53), nullable=True),
     Column("max_step", BigInteger, nullable=False),
-    PrimaryKeyConstraint("run_id", "key"),
+    UniqueConstraint("run_id", "key", name="uq_metric_summaries_run_key"),
     Index("ix_metric_summaries_key_last", "key", "last_value"),
+)
+
+# One row per point, keyed by its series' integer id: keeping the primary key up to date is
+# most of the cost of an insert, and an index of two integers costs a third less per row than
+# one of (run id, key, step). NaN is stored as NULL (SQLite cannot hold a NaN REAL); values
+# are always numeric, so NULL is unambiguous. No foreign key: the writer creates the series
+# in the same transaction, and a per-row check would slow ingestion down. On SQLite the
+# table is its primary key (no separate rowid b-tree to maintain).
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("series_id", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("value", Float(precision=53), nullable=True),
+    Column("timestamp", BigInteger, nullable=False),
+    PrimaryKeyConstraint("series_id", "step"),
+    sqlite_with_rowid=False,
 )
 
 registered_models = Table(

@@ -340,25 +340,19 @@ class SqlStore:
         self._write(lambda conn: write_points(conn, batch))
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
-        m = t.metrics.c
-        with read_connection(self.engine) as conn:
-            rows = conn.execute(
-                select(m.key, m.value, m.step, m.timestamp)
-                .where(and_(m.run_id == run_id, m.key == key))
-                .order_by(m.step)
-            ).all()
-        return [Metric(r.key, _value(r.value), r.step, r.timestamp) for r in rows]
+        return self.metric_histories([run_id], [key]).get(run_id, {}).get(key, [])
 
     def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
         """Histories of several runs and keys at once: ``{run_id: {key: [Metric...]}}``."""
-        m = t.metrics.c
+        m, s = t.metrics.c, t.metric_summaries.c
         out: dict[str, dict[str, list[Metric]]] = {}
         with read_connection(self.engine) as conn:
             for part in chunks(list(run_ids)):
                 rows = conn.execute(
-                    select(m.run_id, m.key, m.value, m.step, m.timestamp)
-                    .where(and_(m.run_id.in_(part), m.key.in_(list(keys))))
-                    .order_by(m.run_id, m.key, m.step)
+                    select(s.run_id, s.key, m.value, m.step, m.timestamp)
+                    .join_from(t.metric_summaries, t.metrics, m.series_id == s.series_id)
+                    .where(and_(s.run_id.in_(part), s.key.in_(list(keys))))
+                    .order_by(s.run_id, s.key, m.step)
                 )
                 for r in rows:
                     out.setdefault(r.run_id, {}).setdefault(r.key, []).append(

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 from alembic import op
 
-from tracking.store.schema import metadata
+from tracking.migrations.shapes import tables_0001
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-# 0001 is the first schema, so it is created from the table definitions directly. A later
-# migration that changes a table must first freeze that table's 0001 shape in this file.
-
 
 def upgrade() -> None:
-    metadata.create_all(op.get_bind())
+    tables_0001().create_all(op.get_bind())
 
 
 def downgrade() -> None:
-    metadata.drop_all(op.get_bind())
+    tables_0001().drop_all(op.get_bind())
