@@ -167,7 +167,10 @@ class CpuAccount:
             times = proc.info["cpu_times"]
             if times is None:
                 continue
-            part = _part(proc.info["name"] or "", " ".join(proc.info["cmdline"] or []))
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            part = _part(proc.info["name"] or "", cmdline)
+            if part == "Ray system":  # itemised: which of Ray's processes take the CPU
+                part = f"Ray system: {_ray_process(proc.info['name'] or '', cmdline)}"
             used = times.user + times.system
             if part == "PostgreSQL" and "-D" in (proc.info["cmdline"] or []):
                 # The postmaster: backends that exited (pooled connections closed) left their
@@ -188,20 +191,39 @@ class CpuAccount:
         self.seconds["whole machine"] = busy
 
     def line(self) -> str:
-        cores = {k: v / self.wall for k, v in sorted(self.seconds.items(), key=lambda kv: -kv[1])}
-        return "CPU (cores busy on average): " + ", ".join(f"{k} {v:.2f}" for k, v in cores.items())
+        parts: dict[str, float] = {}
+        ray: dict[str, float] = {}
+        for name, seconds in self.seconds.items():
+            if name.startswith("Ray system: "):
+                ray[name.removeprefix("Ray system: ")] = seconds / self.wall
+                name = "Ray system"
+            parts[name] = parts.get(name, 0.0) + seconds / self.wall
+        text = ", ".join(f"{k} {v:.2f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]))
+        busiest = ", ".join(f"{k} {v:.2f}" for k, v in sorted(ray.items(), key=lambda kv: -kv[1])[:4] if v >= 0.01)
+        return f"CPU (cores busy on average): {text}" + (f" (Ray: {busiest})" if busiest else "")
 
 
 def _part(name: str, cmdline: str) -> str:
     if "postgres" in name or "postgres" in cmdline.split(" ")[0]:
         return "PostgreSQL"
-    if "TrialWorker" in cmdline or "MlflowFlooder" in cmdline:
+    # A process's name is cut to 15 characters, and an exiting one has no command line left.
+    if any(actor in text for actor in ("TrialWorke", "MlflowFlood") for text in (name, cmdline)):
         return "trials"
     if "ray" in name.lower() or "raylet" in name or "gcs_server" in name or "/ray/" in cmdline:
         return "Ray system"
     if "cluster_ingest" in cmdline:
         return "driver (coordinator + sink)"
     return "other processes"
+
+
+def _ray_process(name: str, cmdline: str) -> str:
+    """A short name for one of Ray's processes: its role, not its pid."""
+    if cmdline.startswith("ray::"):
+        return cmdline.split(" ")[0].split(":")[2] if cmdline.count(":") >= 3 else cmdline.split(" ")[0]
+    for role in ("raylet", "gcs_server", "dashboard.py", "log_monitor", "monitor.py", "default_worker"):
+        if role in name or role in cmdline:
+            return role
+    return name
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -341,6 +363,7 @@ def run_ours(
         ray.kill(gate)
     total = _count(store, "metrics")
     end = _when_all_visible(watch, total, done_at)
+    vacuums = _autovacuums(store)
     writers = int(stats["writers"])
     busy = stats["write_s"] / (done_at - opened) / writers
     rate = stats["written"] / stats["write_s"] if stats["write_s"] else float("nan")
@@ -348,6 +371,8 @@ def run_ours(
         f"{writers} sink writer(s), each busy {busy:.0%} of the time, {rate:,.0f} points/s per writer while writing, "
         f"{stats['written'] / max(1, stats['batches']):,.0f} points/batch; max_pending {stats['max_pending']:,}"
     )
+    if vacuums:
+        note += f"; autovacuum ran during the run: {vacuums}"
     if profiler is not None:
         profiler.wait()
         note += f"; py-spy profile: {profile}"
@@ -441,6 +466,24 @@ def _wait_gate(gate: object, timeout_s: float = 600) -> float:
             return float(opened)
         time.sleep(0.1)  # waiting for worker processes to start: nothing to be notified by
     raise TimeoutError("the flooders did not all start")
+
+
+def _autovacuums(store: str) -> str:
+    """Autovacuum and autoanalyze runs on the tables (PostgreSQL): server work that varies by run."""
+    if not store.startswith("postgresql"):
+        return ""
+    engine = sa.create_engine(store)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT relname, autovacuum_count, autoanalyze_count FROM pg_stat_user_tables "
+                    "WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY relname"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return ", ".join(f"{name} vacuum x{v} analyze x{a}" for name, v, a in rows)
 
 
 def _count(store: str, table: str) -> int:

@@ -111,10 +111,11 @@ def _upsert_summaries_sqlite(raw, summaries: list[SummaryRow]) -> SeriesIds:  # 
     cur = raw.cursor()
     try:
         cur.executemany(_SUMMARY_SQLITE, summaries)
+        touched = {(row[0], row[1]) for row in summaries}
         series: SeriesIds = {}
-        for run_id in {row[0] for row in summaries}:
+        for run_id in {run_id for run_id, _ in touched}:
             cur.execute("SELECT key, series_id FROM metric_summaries WHERE run_id = ?", (run_id,))
-            series.update(((run_id, key), sid) for key, sid in cur.fetchall())
+            series.update(((run_id, key), sid) for key, sid in cur.fetchall() if (run_id, key) in touched)
         return series
     finally:
         cur.close()
