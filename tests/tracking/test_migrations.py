@@ -137,3 +137,35 @@ def test_downgrade_to_0001_gives_back_the_same_rows(fresh_store_uri: str, tmp_pa
         engine.dispose()
     with tracking.connect(fresh_store_uri) as client:
         assert same_history(client.get_metric_history("b" * 32, "loss"), HISTORIES["b" * 32, "loss"])
+
+
+def test_points_without_a_summary_row_are_kept_and_summarised(fresh_store_uri: str, tmp_path) -> None:
+    make_0001_store(fresh_store_uri, str(tmp_path / "artifacts"))
+    run_id = "b" * 32
+    engine = sa.create_engine(fresh_store_uri)
+    try:
+        with engine.begin() as conn:  # as if a summary row had been lost
+            conn.exec_driver_sql(f"DELETE FROM metric_summaries WHERE run_id = '{run_id}' AND key = 'loss'")
+    finally:
+        engine.dispose()
+    migrate.upgrade(make_engine(fresh_store_uri))
+    with tracking.connect(fresh_store_uri) as client:
+        assert same_history(client.get_metric_history(run_id, "loss"), HISTORIES[run_id, "loss"])
+        s = client.get_run(run_id).metrics["loss"]
+        assert (s.last, s.last_step, s.min, s.min_step, s.max, s.max_step) == (3.0, 1, 2.0, 0, 3.0, 1)
+
+
+def test_a_failed_upgrade_leaves_the_store_as_it_was(fresh_store_uri: str, tmp_path) -> None:
+    make_0001_store(fresh_store_uri, str(tmp_path / "artifacts"))
+    before = rows_0001(fresh_store_uri)
+    engine = make_engine(fresh_store_uri)
+    try:
+        with engine.begin() as conn:  # a leftover table in the way of the migration's own
+            conn.exec_driver_sql("CREATE TABLE metrics_old (x INTEGER)")
+        with pytest.raises(sa.exc.DatabaseError, match="metrics_old"):
+            migrate.upgrade(engine)
+        with engine.connect() as conn:
+            assert migrate.current_revision(conn) == "0001"
+    finally:
+        engine.dispose()
+    assert rows_0001(fresh_store_uri) == before

@@ -6,11 +6,15 @@ Revises: 0001
 
 from __future__ import annotations
 
-from alembic import op
-from sqlalchemy import MetaData
+import math
 
+from alembic import op
+from sqlalchemy import MetaData, text
+
+from tracking.entities import MetricPoint
 from tracking.migrations.shapes import tables_0001
 from tracking.store import schema
+from tracking.store.metric_writer import summarise
 
 revision = "0002"
 down_revision = "0001"
@@ -18,6 +22,7 @@ branch_labels = None
 depends_on = None
 
 _SUMMARY_COLUMNS = "run_id, key, last_value, last_step, last_timestamp, min_value, min_step, max_value, max_step"
+_SUMMARY_PARAMS = ", ".join(f":{c}" for c in _SUMMARY_COLUMNS.split(", "))
 
 
 def _tables(shape: MetaData) -> tuple:
@@ -43,9 +48,37 @@ def _replace(shape: MetaData, copy_points: str) -> None:
         f"INSERT INTO metric_summaries ({_SUMMARY_COLUMNS}) "
         f"SELECT {_SUMMARY_COLUMNS} FROM metric_summaries_old ORDER BY run_id, key"
     )
+    if shape is schema.metadata:
+        _summarise_orphans()
     op.execute(copy_points)
     op.drop_table("metrics_old")
     op.drop_table("metric_summaries_old")
+
+
+def _summarise_orphans() -> None:
+    """Give a summary row (and so a series id) to any (run, key) whose points have none.
+
+    The writer keeps both in one transaction, so there should be none; but the points are
+    joined to their series through that row, and a point without one would be lost.
+    """
+    bind = op.get_bind()
+    orphans = bind.execute(
+        text(
+            "SELECT DISTINCT m.run_id, m.key FROM metrics_old m WHERE NOT EXISTS "
+            "(SELECT 1 FROM metric_summaries s WHERE s.run_id = m.run_id AND s.key = m.key) ORDER BY 1, 2"
+        )
+    ).all()
+    for run_id, key in orphans:
+        history = bind.execute(
+            text("SELECT step, value, timestamp FROM metrics_old WHERE run_id = :r AND key = :k ORDER BY step"),
+            {"r": run_id, "k": key},
+        ).all()
+        points = [MetricPoint(run_id, key, s, math.nan if v is None else v, ts) for s, v, ts in history]
+        (row,) = summarise(points)
+        bind.execute(
+            text(f"INSERT INTO metric_summaries ({_SUMMARY_COLUMNS}) VALUES ({_SUMMARY_PARAMS})"),
+            dict(zip(_SUMMARY_COLUMNS.split(", "), row, strict=True)),
+        )
 
 
 def upgrade() -> None:
