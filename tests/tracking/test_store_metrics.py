@@ -254,3 +254,41 @@ def test_any_float_at_any_step_round_trips(client: TrackingClient, store_uri: st
         _check_round_trip(client, points)
 
     check()
+
+
+def test_writers_racing_on_one_run_store_each_step_once_with_a_true_summary(client: TrackingClient) -> None:
+    """Several connections write overlapping steps of the same keys at once (a run written
+    from two places): no deadlock, one value per step, and the summary agrees with the history."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from tracking.point_block import PointBlock
+
+    run = client.start_run("e")
+    keys = ("a", "b", "c", "d")
+    writers, batches, width = 4, 15, 12
+
+    def write(writer: int) -> None:
+        order = keys[writer % len(keys) :] + keys[: writer % len(keys)]  # each writer its own key order
+        for batch in range(batches):
+            steps = np.arange(batch * 8, batch * 8 + width)  # overlaps the next batch and other writers
+            block = PointBlock(
+                run.run_id,
+                order,
+                np.repeat(np.arange(len(order), dtype=np.uint8), len(steps)),
+                np.tile(steps, len(order)),
+                np.tile(writer + steps / 1000.0, len(order)),
+                np.full(len(steps) * len(order), 1_000 + batch),
+            )
+            client.store.write_metric_points([block])
+
+    with ThreadPoolExecutor(writers) as pool:
+        list(pool.map(write, range(writers)))  # re-raises any writer's error
+
+    top = (batches - 1) * 8 + width - 1
+    for key in keys:
+        history = client.get_metric_history(run.run_id, key)
+        assert [m.step for m in history] == list(range(top + 1)), key
+        assert all(round(m.value - m.step / 1000.0) in range(writers) for m in history)
+    assert_summary_matches_history(client, run.run_id)
