@@ -15,7 +15,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -186,47 +188,54 @@ def mlflow_per_call(path: str, total: int) -> tuple[float, int]:
     return timed(work), total
 
 
-def raw_psycopg(uri: str, rows: list[tuple]) -> float:
+def _timed_load(uri: str, table: str, load: Callable[[Any], None]) -> float:
+    """Seconds ``load(connection)`` takes to fill a new table made by the ``table`` DDL (psycopg, committed)."""
     import psycopg
 
-    dsn = uri.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as conn:
-        conn.execute(
-            "CREATE TABLE raw_metrics (run_id text, key text, step bigint, value double precision,"
-            " timestamp bigint, PRIMARY KEY (run_id, key, step))"
-        )
+    with psycopg.connect(uri.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute(table)
         conn.commit()
         start = time.perf_counter()
-        with conn.cursor() as cur:
-            cur.executemany("INSERT INTO raw_metrics VALUES (%s, %s, %s, %s, %s)", rows)
+        load(conn)
         conn.commit()
         return time.perf_counter() - start
+
+
+def raw_psycopg(uri: str, rows: list[tuple]) -> float:
+    def load(conn: Any) -> None:
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO raw_metrics VALUES (%s, %s, %s, %s, %s)", rows)
+
+    return _timed_load(
+        uri,
+        "CREATE TABLE raw_metrics (run_id text, key text, step bigint, value double precision,"
+        " timestamp bigint, PRIMARY KEY (run_id, key, step))",
+        load,
+    )
 
 
 def raw_copy_binary(uri: str, blocks: list[PointBlock]) -> float:
     """The server's own speed: pre-encoded binary COPY, 20,000 points per transaction, into a
     table of our layout (points keyed by (series id, step)), series ids handed out up front."""
-    import psycopg
-
     series: dict[tuple[str, str], int] = {}
     ids = [np.array([series.setdefault((b.run_id, k), len(series) + 1) for k in b.keys]) for b in blocks]
     streams = [
         b"".join(pg_copy.encode([(b, i, None) for b, i in zip(blocks[n : n + BATCH_BLOCKS], ids[n:], strict=False)]))
         for n in range(0, len(blocks), BATCH_BLOCKS)
     ]
-    dsn = uri.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as conn:
-        conn.execute(
-            "CREATE TABLE metrics (series_id bigint, step bigint, value double precision,"
-            " timestamp bigint, PRIMARY KEY (series_id, step))"
-        )
-        conn.commit()
-        start = time.perf_counter()
+
+    def load(conn: Any) -> None:
         for data in streams:
             with conn.cursor() as cur, cur.copy(pg_copy.COPY_METRICS) as copy:
                 copy.write(data)
             conn.commit()
-        return time.perf_counter() - start
+
+    return _timed_load(
+        uri,
+        "CREATE TABLE metrics (series_id bigint, step bigint, value double precision,"
+        " timestamp bigint, PRIMARY KEY (series_id, step))",
+        load,
+    )
 
 
 def search_benchmark(uri: str, artifacts: str, runs: int = 10_000, points: int = 100) -> float:

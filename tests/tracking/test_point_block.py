@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import STORE_PARAMS
 from tests.support.state import canon
 from tracking import InvalidParameter, MetricPoint, MetricSink, RunNotFound, RunStatus, TrackingClient
 from tracking.point_block import PointBlock, blocks_from_points
@@ -302,11 +303,7 @@ def chunks(points: list[MetricPoint], sizes: list[int]) -> list[list[MetricPoint
     return out + ([points[start:]] if start < len(points) else [])
 
 
-@pytest.mark.parametrize(
-    "store_uri",
-    [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)],
-    indirect=True,
-)
+@pytest.mark.parametrize("store_uri", STORE_PARAMS, indirect=True)
 def test_blocks_store_exactly_what_the_per_point_path_stores(client: TrackingClient, store_uri: str) -> None:
     examples = 60 if store_uri.startswith("sqlite") else 30
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracking
+from tests.conftest import STORE_PARAMS
 from tests.support.state import canon, metric_key, same_float
 from tracking import Metric, MetricPoint, TrackingClient
 
@@ -239,11 +240,7 @@ def _check_round_trip(client: TrackingClient, points: list[tuple[int, float]]) -
     run.end()
 
 
-@pytest.mark.parametrize(
-    "store_uri",
-    [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)],
-    indirect=True,
-)
+@pytest.mark.parametrize("store_uri", STORE_PARAMS, indirect=True)
 def test_any_float_at_any_step_round_trips(client: TrackingClient, store_uri: str) -> None:
     examples = 100 if store_uri.startswith("sqlite") else 30
 
