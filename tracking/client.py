@@ -226,6 +226,32 @@ class TrackingClient:
         self.sink.flush()
         return self.store.metric_history(run_id, key)
 
+    def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
+        """Histories of several runs and keys in one read: ``{run_id: {key: [Metric...]}}``."""
+        self.sink.flush()
+        if not run_ids or not keys:
+            return {}
+        return self.store.metric_histories(run_ids, keys)
+
+    def runs_with_tag(self, key: str, value: str | None = None) -> list[Run]:
+        """Runs carrying tag ``key`` (with ``value``, when given), newest first."""
+        self.sink.flush()
+        return self.store.runs_with_tag(key, value)
+
+    def set_run_status(self, run_id: str, status: RunStatus) -> None:
+        """Change a run's status without ending it (e.g. a resumed sweep's parent back to RUNNING)."""
+        self.sink.flush()
+        status = RunStatus(status)
+        self.store.set_run_status(run_id, status)
+        with self._lock:
+            if status is RunStatus.RUNNING:
+                self._writable.add(run_id)
+            else:
+                self._writable.discard(run_id)
+
+    def get_experiment(self, experiment_id: int) -> Experiment:
+        return self.store.get_experiment(experiment_id)
+
     def search_runs(
         self,
         experiment: str | Sequence[str] | None = None,

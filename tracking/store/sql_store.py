@@ -34,11 +34,20 @@ MAX_KNOWN_PARENTS = 1_024
 # The run hot path (a sweep creates and ends a run per trial) goes straight to the driver,
 # as the metric writer does; "?" placeholders become "%s" on PostgreSQL.
 _RUN_COLUMNS = (
-    "run_id", "experiment_id", "name", "status", "start_time", "end_time",
-    "parent_run_id", "artifact_uri", "error", "user",
+    "run_id",
+    "experiment_id",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "parent_run_id",
+    "artifact_uri",
+    "error",
+    "user",
 )
 _INSERT_RUN = "INSERT INTO runs ({}) VALUES ({})".format(
-    ", ".join(f'"{c}"' for c in _RUN_COLUMNS), ", ".join("?" * len(_RUN_COLUMNS))  # "user" is reserved on PostgreSQL
+    ", ".join(f'"{c}"' for c in _RUN_COLUMNS),
+    ", ".join("?" * len(_RUN_COLUMNS)),  # "user" is reserved on PostgreSQL
 )
 _INSERT_TAG = "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)"
 _INSERT_PARAM = "INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)"
@@ -233,9 +242,7 @@ class SqlStore:
             params = _pairs(conn, t.params, children)
             tags = _pairs(conn, t.tags, children)
             summaries = _summaries(conn, children)
-        return [
-            _run(r, params.get(r.run_id, {}), tags.get(r.run_id, {}), summaries.get(r.run_id, {})) for r in rows
-        ]
+        return [_run(r, params.get(r.run_id, {}), tags.get(r.run_id, {}), summaries.get(r.run_id, {})) for r in rows]
 
     def run_status(self, run_id: str) -> RunStatus:
         with read_connection(self.engine) as conn:
@@ -359,6 +366,23 @@ class SqlStore:
                         Metric(r.key, _value(r.value), r.step, r.timestamp)
                     )
         return out
+
+    def runs_with_tag(self, key: str, value: str | None = None) -> list[Run]:
+        """Runs carrying tag ``key`` (equal to ``value`` when given), newest first."""
+        tags = t.tags.c
+        cond = tags.key == key if value is None else and_(tags.key == key, tags.value == value)
+        with read_connection(self.engine) as conn:
+            ids = (
+                conn.execute(
+                    select(t.runs.c.run_id)
+                    .join(t.tags, t.tags.c.run_id == t.runs.c.run_id)
+                    .where(cond)
+                    .order_by(t.runs.c.start_time.desc(), t.runs.c.run_id)
+                )
+                .scalars()
+                .all()
+            )
+        return self.get_runs(list(ids))
 
     def next_steps(self, run_id: str, keys: Iterable[str]) -> dict[str, int]:
         """The step after the last stored one for each key (0 for a new key)."""
