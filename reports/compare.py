@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -11,8 +10,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from reports.errors import RunsNotFound
-from reports.sweep import KIND_TAG, METRICS_TAG, OBJECTIVE_PREFIX, SWEEP_ID_TAG, Goal, guess_goal, trial_number
+from reports.sweep import Goal, guess_goal
 from tracking import Metric, Run, TrackingClient
+from tracking import sweep_layout as layout
+from tracking.sweep_layout import OBJECTIVE_PREFIX, trial_number
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_CURVES = 12  # metric keys drawn as curves; the table lists every key
@@ -73,16 +74,28 @@ class Comparison:
         rows: list[dict[str, object]] = []
         for m in self.metrics:
             for i, run in enumerate(self.runs):
-                rows.append({"metric": m.key, "goal": m.goal, "run_id": run.run_id, "final": m.final[i],
-                             "best": m.best[i], "best_step": m.best_step[i]})
-        schema = {"metric": pl.String(), "goal": pl.String(), "run_id": pl.String(), "final": pl.Float64(),
-                  "best": pl.Float64(), "best_step": pl.Int64()}
+                rows.append(
+                    {
+                        "metric": m.key,
+                        "goal": m.goal,
+                        "run_id": run.run_id,
+                        "final": m.final[i],
+                        "best": m.best[i],
+                        "best_step": m.best_step[i],
+                    }
+                )
+        schema = {
+            "metric": pl.String(),
+            "goal": pl.String(),
+            "run_id": pl.String(),
+            "final": pl.Float64(),
+            "best": pl.Float64(),
+            "best_step": pl.Int64(),
+        }
         return pl.DataFrame(rows, schema=schema)
 
 
-def compare(
-    client: TrackingClient, run_ids: Sequence[str], *, goals: Mapping[str, Goal] | None = None
-) -> Comparison:
+def compare(client: TrackingClient, run_ids: Sequence[str], *, goals: Mapping[str, Goal] | None = None) -> Comparison:
     """Compare runs from any sweeps or none; goals come from ``goals``, the sweeps' objectives, or the names."""
     ids = list(dict.fromkeys(run_ids))
     runs = client.get_runs(ids)
@@ -93,7 +106,7 @@ def compare(
     parents = [r.parent_run_id for r in runs if r.parent_run_id]
     sweep_goals = _sweep_goals(client.get_runs(list(dict.fromkeys(parents)))) if parents else {}
     curve_keys = [k for k in _metric_keys(runs) if any(r.metrics[k].last_step > 0 for r in runs if k in r.metrics)]
-    histories = client.store.metric_histories(ids, curve_keys[:MAX_CURVES]) if curve_keys else {}
+    histories = client.metric_histories(ids, curve_keys[:MAX_CURVES]) if curve_keys else {}
     experiments = {e.experiment_id: e.name for e in client.list_experiments()}
     return comparison_of(runs, histories, {**sweep_goals, **(goals or {})}, experiments)
 
@@ -111,8 +124,8 @@ def comparison_of(
             name=r.name,
             status=str(r.status),
             experiment=(experiments or {}).get(r.experiment_id, str(r.experiment_id)),
-            sweep_id=r.tags.get(SWEEP_ID_TAG),
-            trial=trial_number(r) if r.tags.get(KIND_TAG) == "trial" else None,
+            sweep_id=r.tags.get(layout.SWEEP_ID),
+            trial=trial_number(r) if r.tags.get(layout.KIND) == layout.KIND_TRIAL else None,
             duration_s=r.duration_s,
         )
         for r in runs
@@ -141,7 +154,7 @@ def _metric_rows(runs: Sequence[Run], goals: Mapping[str, Goal]) -> tuple[Metric
 
 def goal_of(key: str, goals: Mapping[str, Goal]) -> Goal:
     """The goal of a metric key: given, or its objective's, or guessed from the name."""
-    bare = key[len(OBJECTIVE_PREFIX):] if key.startswith(OBJECTIVE_PREFIX) else key
+    bare = key[len(OBJECTIVE_PREFIX) :] if key.startswith(OBJECTIVE_PREFIX) else key
     return goals.get(key) or goals.get(bare) or guess_goal(bare)
 
 
@@ -162,11 +175,12 @@ def _sweep_goals(parents: Sequence[Run]) -> dict[str, Goal]:
     goals: dict[str, Goal] = {}
     for parent in parents:
         try:
-            for spec in json.loads(parent.tags.get(METRICS_TAG, "[]")):
-                if spec.get("goal") in ("maximize", "minimize"):
-                    goals.setdefault(str(spec["name"]), spec["goal"])
-        except (ValueError, TypeError, AttributeError, KeyError):
+            specs = layout.metric_specs(parent.tags)
+        except ValueError:
             continue
+        for spec in specs:
+            if spec.get("goal") in layout.GOALS:
+                goals.setdefault(spec["name"], spec["goal"])  # type: ignore[arg-type]
     return goals
 
 

@@ -58,7 +58,9 @@ def history(sweep: Sweep, rows: Sequence[TrialRow]) -> FigureBlock:
 def curve_metric(sweep: Sweep) -> str | None:
     """The step-wise metric to draw: the primary objective's series, else the most logged one."""
     stepped = Counter(
-        key for run in sweep.trials for key, s in run.metrics.items()
+        key
+        for run in sweep.trials
+        for key, s in run.metrics.items()
         if s.last_step > 0 and not key.startswith(OBJECTIVE_PREFIX)
     )
     if sweep.primary.name in stepped:
@@ -72,7 +74,7 @@ def curves(client: TrackingClient, sweep: Sweep, rows: Sequence[TrialRow], top_k
         return FigureBlock(None, "", message="no trial logged a metric over more than one step")
     top, pruned = curve_run_ids(rows, top_k)
     # One query for every series drawn; ranking itself never reads histories.
-    histories = client.store.metric_histories([*top, *pruned], [metric]) if top or pruned else {}
+    histories = client.metric_histories([*top, *pruned], [metric]) if top or pruned else {}
     info = _get_curves_info(rows, histories, metric, top, pruned)
     if not info.series:
         return FigureBlock(None, "", message=f"none of the top trials logged {metric!r} over several steps")

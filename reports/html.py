@@ -165,9 +165,15 @@ def _assets() -> tuple[str, str, str]:
 
 def _render(template: str, context: Mapping[str, object]) -> str:
     css, script, script_hash = _assets()
-    return _environment().get_template(template).render(
-        **context, css=Markup(css), script=Markup(script),
-        script_hash=script_hash,
+    return (
+        _environment()
+        .get_template(template)
+        .render(
+            **context,
+            css=Markup(css),
+            script=Markup(script),
+            script_hash=script_hash,
+        )
     )
 
 

@@ -195,9 +195,7 @@ def _axis(name: str, dist: BaseDistribution, texts: Sequence[str | None]) -> tup
     return column, ParallelAxis(name, (0.0, 1.0), tuple(_short(x) for x in labels))
 
 
-def _get_slice_info(
-    rows: Sequence[TrialRow], space: Mapping[str, BaseDistribution], objective: Objective
-) -> SliceInfo:
+def _get_slice_info(rows: Sequence[TrialRow], space: Mapping[str, BaseDistribution], objective: Objective) -> SliceInfo:
     finished = [r for r in rows if r.finished]
     names = list(space)[:MAX_PANELS]
     jitter = np.random.default_rng(0)

@@ -159,14 +159,31 @@ def draw_slices(info: SliceInfo) -> Figure:
     columns = min(4, count)
     rows = (count + columns - 1) // columns
     with _style():
-        fig = _figure(3.3 * columns, 2.8 * rows, left=0.12 / columns * 2, right=0.98, bottom=0.8 / (2.8 * rows),
-                      top=1 - 0.15 / (2.8 * rows), wspace=0.35, hspace=0.65)
+        fig = _figure(
+            3.3 * columns,
+            2.8 * rows,
+            left=0.12 / columns * 2,
+            right=0.98,
+            bottom=0.8 / (2.8 * rows),
+            top=1 - 0.15 / (2.8 * rows),
+            wspace=0.35,
+            hspace=0.65,
+        )
         axes = fig.subplots(rows, columns, squeeze=False).ravel()
         for ax, panel in zip(axes, info.panels, strict=False):
             # Start the colour scale below 0 so that the earliest trials are pale, not white.
             latest = float(panel.numbers.max()) if len(panel.numbers) else 1.0
-            marks = ax.scatter(panel.x, panel.y, c=panel.numbers, cmap="Blues", s=12, vmin=-0.3 * max(latest, 1.0),
-                               vmax=max(latest, 1.0), edgecolors="#1f2328", linewidths=0.2)
+            marks = ax.scatter(
+                panel.x,
+                panel.y,
+                c=panel.numbers,
+                cmap="Blues",
+                s=12,
+                vmin=-0.3 * max(latest, 1.0),
+                vmax=max(latest, 1.0),
+                edgecolors="#1f2328",
+                linewidths=0.2,
+            )
             if panel.categories is not None:
                 labels = [_plain(c[:14]) for c in panel.categories]
                 ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
@@ -177,7 +194,7 @@ def draw_slices(info: SliceInfo) -> Figure:
             ax.set_xlabel(_plain(panel.name))
             ax.set_ylabel(_plain(info.objective.name))
             marks.set_rasterized(len(panel.x) > RASTER_ABOVE)
-        for ax in axes[len(info.panels):]:
+        for ax in axes[len(info.panels) :]:
             ax.set_visible(False)
     return fig
 
@@ -190,8 +207,16 @@ def draw_pareto(info: ParetoInfo, hypervolume: float | None) -> Figure:
         ax = fig.subplots()
         ax.scatter(info.points[:, 0], info.points[:, 1], s=12, c=GREY, alpha=0.6, label="finished", linewidths=0)
         if len(info.front):
-            ax.plot(info.front[:, 0], info.front[:, 1], c=RED, marker="o", ms=4, lw=1.2, drawstyle="steps-post",
-                    label="Pareto front")
+            ax.plot(
+                info.front[:, 0],
+                info.front[:, 1],
+                c=RED,
+                marker="o",
+                ms=4,
+                lw=1.2,
+                drawstyle="steps-post",
+                label="Pareto front",
+            )
         ax.set_xlabel(_plain(f"{first.name} ({first.goal})"))
         ax.set_ylabel(_plain(f"{second.name} ({second.goal})"))
         if hypervolume is not None:

@@ -11,8 +11,9 @@ import polars as pl
 
 from reports.pareto import crowding_distance, non_dominated_sort, to_minimization
 from reports.seeds import SEED_PARAM, group_by_seed
-from reports.sweep import Goal, Objective, Sweep, load_sweep, objective_values, trial_number
+from reports.sweep import Goal, Objective, Sweep, load_sweep, objective_values
 from tracking import Run, RunStatus, TrackingClient
+from tracking.sweep_layout import best_key, trial_number
 
 # Unranked trials come after every ranked one, in this order.
 _APART_ORDER = {"FINISHED": 0, "RUNNING": 1, "PRUNED": 2, "KILLED": 3, "FAILED": 4}
@@ -48,8 +49,9 @@ def rank_trials(
 ) -> list[RankedTrial]:
     """Leaderboard order: ranked finished trials first, then the rest (rank None).
 
-    One goal: by value, then the secondary metric (if ``secondary_goal``), then earlier end,
-    trial number and run id. Several goals: by Pareto front, then larger crowding distance.
+    One goal: by value, then the secondary metric (if ``secondary_goal``), then trial number and
+    run id (the rule of `tracking.sweep_layout.best_key`).
+    Several goals: by Pareto front, then larger crowding distance.
     """
     ranked = [t for t in trials if t.rankable]
     apart = [t for t in trials if not t.rankable]
@@ -80,15 +82,13 @@ def _rank_pareto(trials: list[TrialRecord], goals: Sequence[Goal]) -> list[Ranke
         members = np.flatnonzero(fronts == front)
         crowding[members] = crowding_distance(points[members])
     order = sorted(range(len(trials)), key=lambda i: (fronts[i], -crowding[i], *_tail(trials[i])))
-    return [
-        RankedTrial(trials[i], pos + 1, int(fronts[i]) + 1, float(crowding[i])) for pos, i in enumerate(order)
-    ]
+    return [RankedTrial(trials[i], pos + 1, int(fronts[i]) + 1, float(crowding[i])) for pos, i in enumerate(order)]
 
 
-def _tail(t: TrialRecord) -> tuple[float, float, str]:
-    end = float(t.end_time) if t.end_time is not None else math.inf
-    number = float(t.number) if t.number is not None else math.inf
-    return (end, number, t.run_id)
+def _tail(t: TrialRecord) -> tuple[float, str]:
+    """Ties go to the lower trial number, then the run id: `tracking.sweep_layout.best_key`'s rule."""
+    key = best_key(math.nan, "minimize", t.number, t.run_id)
+    return (key.number, key.run_id)
 
 
 def _first(t: TrialRecord) -> float:
@@ -181,10 +181,20 @@ def leaderboard_frame(
 
 def _schema(columns: Mapping[str, list[object]], sweep: Sweep, second: Objective | None) -> dict[str, pl.DataType]:
     types: dict[str, pl.DataType] = {
-        "rank": pl.Int64(), "trial": pl.Int64(), "run_id": pl.String(), "name": pl.String(),
-        "status": pl.String(), "value": pl.Float64(), "front": pl.Int64(), "crowding": pl.Float64(),
-        "best_step": pl.Int64(), "duration_s": pl.Float64(), "start_time": pl.Int64(),
-        "end_time": pl.Int64(), "attempt": pl.Int64(), "seed_group": pl.Int64(),
+        "rank": pl.Int64(),
+        "trial": pl.Int64(),
+        "run_id": pl.String(),
+        "name": pl.String(),
+        "status": pl.String(),
+        "value": pl.Float64(),
+        "front": pl.Int64(),
+        "crowding": pl.Float64(),
+        "best_step": pl.Int64(),
+        "duration_s": pl.Float64(),
+        "start_time": pl.Int64(),
+        "end_time": pl.Int64(),
+        "attempt": pl.Int64(),
+        "seed_group": pl.Int64(),
         "error": pl.String(),
     }
     for objective in sweep.objectives:

@@ -145,8 +145,12 @@ def leaderboard_table(sweep: Sweep, order: Sequence[RankedTrial], param_keys: Se
     rows, classes = [], []
     for item in order:
         run = runs[item.trial.run_id]
-        cells = [_int_cell(item.rank), _int_cell(item.trial.number), Cell(fmt.cut(run.name, 40), run.name, run.name),
-                 Cell(str(run.status), str(run.status), cls=f"status {str(run.status).lower()}")]
+        cells = [
+            _int_cell(item.rank),
+            _int_cell(item.trial.number),
+            Cell(fmt.cut(run.name, 40), run.name, run.name),
+            Cell(str(run.status), str(run.status), cls=f"status {str(run.status).lower()}"),
+        ]
         cells += [_float_cell(v) for v in item.trial.values]
         if sweep.multi_objective:
             cells.append(_int_cell(item.front))
@@ -194,8 +198,12 @@ def runner_up(sweep: Sweep, rows: Sequence[TrialRow]) -> RunnerUp:
         best, second = groups[0], groups[1]
         picks = [_best_of(best, rows), _best_of(second, rows)]
         comparison = comparison_of([runs[i] for i in picks], {}, goals)
-        return RunnerUp(None, (_group_row("best", best), _group_row("runner-up", second)), comparison,
-                        noise_verdict(best, second, goal))
+        return RunnerUp(
+            None,
+            (_group_row("best", best), _group_row("runner-up", second)),
+            comparison,
+            noise_verdict(best, second, goal),
+        )
     first, second_row = ranked[0], ranked[1]
     comparison = comparison_of([runs[first.run_id], runs[second_row.run_id]], {}, goals)
     return RunnerUp(None, (), comparison, noise_verdict([first.values[0]], [second_row.values[0]], goal))

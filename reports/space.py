@@ -15,8 +15,8 @@ from optuna.distributions import (
     json_to_distribution,
 )
 
-from reports.sweep import DISTRIBUTIONS_TAG
 from tracking import Run
+from tracking.sweep_layout import DISTRIBUTIONS
 
 # A float range spanning this factor or more reads better on a log axis.
 _LOG_SPAN = 100.0
@@ -50,7 +50,7 @@ def search_space(trials: Iterable[Run]) -> dict[str, BaseDistribution]:
 
 
 def _stored_distributions(run: Run) -> dict[str, BaseDistribution]:
-    raw = run.tags.get(DISTRIBUTIONS_TAG)
+    raw = run.tags.get(DISTRIBUTIONS)
     if not raw:
         return {}
     try:

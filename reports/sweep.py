@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import difflib
-import json
-import re
 from dataclasses import dataclass
-from typing import Literal
-
-from sqlalchemy import and_, select
 
 from reports.errors import ReportError, SweepNotFound
 from tracking import Run, TrackingClient
-from tracking.store import schema as t
-from tracking.store.engine import read_connection
+from tracking import sweep_layout as layout
+from tracking.sweep_layout import GOALS, OBJECTIVE_PREFIX, Goal, objective_key, objective_value
 from tracking.uri import mask_password
-
-Goal = Literal["maximize", "minimize"]
-GOALS: tuple[Goal, ...] = ("maximize", "minimize")
-
-SWEEP_ID_TAG = "sweeps.sweep_id"
-KIND_TAG = "sweeps.kind"
-METRICS_TAG = "sweeps.metrics"
-TRIAL_NUMBER_TAG = "sweeps.trial_number"
-DISTRIBUTIONS_TAG = "sweeps.distributions"
-OBJECTIVE_PREFIX = "objective."
 
 # Names that read as "lower is better" when no goal was recorded (plain runs, old sweeps).
 _MINIMIZE_HINTS = ("loss", "error", "err", "rmse", "mse", "mae", "time", "seconds", "latency", "duration", "regret")
-_TRIAL_NAME = re.compile(r"^trial-(\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +24,7 @@ class Objective:
 
     @property
     def key(self) -> str:
-        return OBJECTIVE_PREFIX + self.name
+        return objective_key(self.name)
 
     @property
     def sign(self) -> float:
@@ -90,36 +74,20 @@ def guess_goal(metric: str) -> Goal:
 
 def find_sweep(client: TrackingClient, sweep_id: str) -> Run:
     """The parent run of ``sweep_id`` (the newest one if, oddly, several carry the id)."""
-    runs, tags = t.runs, t.tags
-    id_tag, kind_tag = tags.alias("id_tag"), tags.alias("kind_tag")
-    stmt = (
-        select(runs.c.run_id)
-        .join(id_tag, and_(id_tag.c.run_id == runs.c.run_id, id_tag.c.key == SWEEP_ID_TAG))
-        .join(kind_tag, and_(kind_tag.c.run_id == runs.c.run_id, kind_tag.c.key == KIND_TAG))
-        .where(and_(id_tag.c.value == sweep_id, kind_tag.c.value == "sweep"))
-        .order_by(runs.c.start_time.desc(), runs.c.run_id)
-        .limit(1)
-    )
-    client.flush()
-    with read_connection(client.store.engine) as conn:
-        run_id = conn.execute(stmt).scalar_one_or_none()
-    if run_id is None:
+    parents = [r for r in client.runs_with_tag(layout.SWEEP_ID, sweep_id) if _is_parent(r)]
+    if not parents:
         raise SweepNotFound(_not_found_message(client, sweep_id))
-    return client.get_run(run_id)
+    return parents[0]  # runs_with_tag gives the newest first
 
 
 def list_sweep_ids(client: TrackingClient) -> list[str]:
     """Every sweep id in the store, sorted."""
-    tags = t.tags
-    kind_tag = tags.alias("kind_tag")
-    stmt = (
-        select(tags.c.value)
-        .join(kind_tag, and_(kind_tag.c.run_id == tags.c.run_id, kind_tag.c.key == KIND_TAG))
-        .where(and_(tags.c.key == SWEEP_ID_TAG, kind_tag.c.value == "sweep"))
-        .distinct()
-    )
-    with read_connection(client.store.engine) as conn:
-        return sorted(conn.execute(stmt).scalars().all())
+    parents = client.runs_with_tag(layout.KIND, layout.KIND_SWEEP)
+    return sorted({r.tags[layout.SWEEP_ID] for r in parents if layout.SWEEP_ID in r.tags})
+
+
+def _is_parent(run: Run) -> bool:
+    return run.tags.get(layout.KIND) == layout.KIND_SWEEP
 
 
 def _not_found_message(client: TrackingClient, sweep_id: str) -> str:
@@ -138,8 +106,8 @@ def load_sweep(client: TrackingClient, sweep_id: str) -> Sweep:
     """The parent and trial runs of ``sweep_id``; one query batch, no metric histories."""
     parent = find_sweep(client, sweep_id)
     children = read_children(client, parent.run_id)
-    trials = tuple(r for r in children if r.tags.get(KIND_TAG, "trial") == "trial")
-    experiment = client.store.get_experiment(parent.experiment_id).name
+    trials = tuple(r for r in children if r.tags.get(layout.KIND, layout.KIND_TRIAL) == layout.KIND_TRIAL)
+    experiment = client.get_experiment(parent.experiment_id).name
     return Sweep(
         sweep_id=sweep_id,
         parent=parent,
@@ -157,40 +125,19 @@ def read_children(client: TrackingClient, parent_run_id: str) -> list[Run]:
 
 def objectives_of(parent: Run, trials: tuple[Run, ...] | list[Run]) -> tuple[Objective, ...]:
     """The sweep's objectives from the parent's ``sweeps.metrics`` tag, else from the trials' keys."""
-    raw = parent.tags.get(METRICS_TAG)
-    if raw:
-        try:
-            specs = json.loads(raw)
-            found = tuple(Objective.parse((str(s["name"]), str(s.get("goal", guess_goal(s["name"]))))) for s in specs)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ReportError(
-                f"parent run {parent.run_id}: tag {METRICS_TAG} is not a JSON list of "
-                f'{{"name": ..., "goal": ...}} objects: {raw[:200]!r}'
-            ) from exc
-        if found:
-            return found
-    names = sorted({k[len(OBJECTIVE_PREFIX):] for r in trials for k in r.metrics if k.startswith(OBJECTIVE_PREFIX)})
+    try:
+        specs = layout.metric_specs(parent.tags)
+    except ValueError as exc:
+        raise ReportError(f"parent run {parent.run_id}: {exc}") from exc
+    found = tuple(Objective.parse((s["name"], s.get("goal") or guess_goal(s["name"]))) for s in specs)
+    if found:
+        return found
+    names = sorted({k[len(OBJECTIVE_PREFIX) :] for r in trials for k in r.metrics if k.startswith(OBJECTIVE_PREFIX)})
     if not names:
         return (Objective("value", "minimize"),)
     return tuple(Objective(n, guess_goal(n)) for n in names)
 
 
-def trial_number(run: Run) -> int | None:
-    """The Optuna trial number of a trial run, from its tag or its ``trial-<n>`` name."""
-    raw = run.tags.get(TRIAL_NUMBER_TAG)
-    if raw is not None:
-        try:
-            return int(raw)
-        except ValueError:
-            pass
-    match = _TRIAL_NAME.match(run.name or "")
-    return int(match.group(1)) if match else None
-
-
 def objective_values(run: Run, objectives: tuple[Objective, ...]) -> tuple[float, ...]:
     """The run's ``objective.<name>`` values (NaN where missing), read from its summaries."""
-    out = []
-    for objective in objectives:
-        summary = run.metrics.get(objective.key)
-        out.append(summary.last if summary is not None else float("nan"))
-    return tuple(out)
+    return tuple(objective_value(run, o.name) for o in objectives)

@@ -79,8 +79,14 @@ def show(name: str, store: str | None) -> None:
     click.echo("versions:")
     if versions:
         rows = [
-            (f"v{v.version}", v.stage.value, " ".join(f"@{a}" for a in v.aliases) or "-", v.run_id or "-",
-             v.source, _when(v.created_at))
+            (
+                f"v{v.version}",
+                v.stage.value,
+                " ".join(f"@{a}" for a in v.aliases) or "-",
+                v.run_id or "-",
+                v.source,
+                _when(v.created_at),
+            )
             for v in versions
         ]
         _table(("VERSION", "STAGE", "ALIASES", "RUN", "SOURCE", "CREATED (UTC)"), rows, click.echo)
@@ -89,8 +95,15 @@ def show(name: str, store: str | None) -> None:
     click.echo("")
     click.echo("audit log:")
     rows = [
-        (_when(e.at), e.actor, f"{e.action} {e.subject}" if e.subject and e.subject != e.action else e.action,
-         f"v{e.version}" if e.version is not None else "-", e.from_value or "-", e.to_value or "-", e.reason or "")
+        (
+            _when(e.at),
+            e.actor,
+            f"{e.action} {e.subject}" if e.subject and e.subject != e.action else e.action,
+            f"v{e.version}" if e.version is not None else "-",
+            e.from_value or "-",
+            e.to_value or "-",
+            e.reason or "",
+        )
         for e in log
     ]
     _table(("WHEN (UTC)", "WHO", "WHAT", "VERSION", "FROM", "TO", "WHY"), rows, click.echo)
@@ -125,7 +138,12 @@ def alias(name: str, alias: str, version: int, reason: str | None, user: str | N
 @_user_option
 @store_option
 def stage(
-    name: str, version: int, stage: str, archive_existing: bool, reason: str | None, user: str | None,
+    name: str,
+    version: int,
+    stage: str,
+    archive_existing: bool,
+    reason: str | None,
+    user: str | None,
     store: str | None,
 ) -> None:
     """Move VERSION of model NAME to STAGE (None, Staging, Production, Archived)."""
@@ -142,14 +160,24 @@ def stage(
 @click.argument("name")
 @click.option("--metric", required=True, help="Metric to compare, as logged by the versions' runs.")
 @click.option("--goal", required=True, type=click.Choice(["maximize", "minimize"], case_sensitive=False))
-@click.option("--min-delta", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
-              help="How much better the challenger must be.")
+@click.option(
+    "--min-delta",
+    type=click.FloatRange(min=0.0),
+    default=0.0,
+    show_default=True,
+    help="How much better the challenger must be.",
+)
 @_reason_option
 @_user_option
 @store_option
 def promote(
-    name: str, metric: str, goal: str, min_delta: float, reason: str | None,
-    user: str | None, store: str | None,
+    name: str,
+    metric: str,
+    goal: str,
+    min_delta: float,
+    reason: str | None,
+    user: str | None,
+    store: str | None,
 ) -> None:
     """Make @challenger the @champion of NAME if it wins on METRIC.
 
@@ -174,6 +202,8 @@ def _print_decision(d: PromotionDecision) -> None:
     else:
         click.echo(f"kept: {d.name}@champion stays v{d.champion_after}")
     champion = f"v{d.champion_before}" if d.champion_before is not None else "none"
-    click.echo(f"  {d.metric} ({d.goal}): challenger v{d.challenger_version} = {value(d.challenger_value)}, "
-               f"champion {champion} = {value(d.champion_value)}, min_delta {d.min_delta:g}")
+    click.echo(
+        f"  {d.metric} ({d.goal}): challenger v{d.challenger_version} = {value(d.challenger_value)}, "
+        f"champion {champion} = {value(d.champion_value)}, min_delta {d.min_delta:g}"
+    )
     click.echo(f"  reason: {d.reason}")

@@ -22,11 +22,22 @@ def default_report_path(sweep_id: str) -> Path:
 
 @click.command("report")
 @click.argument("sweep_id")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the report (default: reports/<SWEEP_ID>.html).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the report (default: reports/<SWEEP_ID>.html).",
+)
 @store_option
-@click.option("--top", "top_k", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Trials whose learning curves are drawn.")
+@click.option(
+    "--top",
+    "top_k",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Trials whose learning curves are drawn.",
+)
 def report(sweep_id: str, output: Path | None, store: str | None, top_k: int) -> None:
     """Write the self-contained HTML report of SWEEP_ID (works while the sweep runs, too)."""
     with open_client(store, must_exist=True) as client:
@@ -39,8 +50,13 @@ def report(sweep_id: str, output: Path | None, store: str | None, top_k: int) ->
 
 @click.command("compare")
 @click.argument("run_ids", nargs=-1, required=True)
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the comparison, with metric curves, as an HTML file.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the comparison, with metric curves, as an HTML file.",
+)
 @store_option
 def compare(run_ids: tuple[str, ...], html_path: Path | None, store: str | None) -> None:
     """Compare runs side by side: params (differing first), final/best metrics, curves by step."""

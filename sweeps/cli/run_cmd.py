@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -20,8 +19,10 @@ from sweeps.config import SweepConfig, load_config
 from sweeps.engine import SweepResult, find_sweep, leaderboard
 from sweeps.errors import ConfigError, SweepsError
 from sweeps.progress import ProgressDisplay, format_duration, format_value
+from tracking import sweep_layout as layout
 from tracking.entities import Run, RunStatus
 from tracking.registry import ModelVersion
+from tracking.sweep_layout import best_run, goal_of, objective_value
 from tracking.uri import mask_password, resolve_store_uri
 
 __all__ = ["list_cmd", "resume", "run", "show"]
@@ -142,9 +143,8 @@ def _interrupted(display: ProgressDisplay, store: str | None) -> NoReturn:
 
 
 def _conclude(result: SweepResult) -> None:
-    counts = (
-        f"{result.n_finished} finished, {result.n_pruned} pruned, {result.n_failed} failed"
-        + (f", {result.n_killed} killed" if result.n_killed else "")
+    counts = f"{result.n_finished} finished, {result.n_pruned} pruned, {result.n_failed} failed" + (
+        f", {result.n_killed} killed" if result.n_killed else ""
     )
     click.echo(f"\nsweep {result.sweep_id} {result.status}: {result.n_trials} trials ({counts})")
     if result.n_finished or result.n_pruned:
@@ -207,9 +207,9 @@ LIST_HEADERS = ("sweep_id", "experiment", "status", "trials", "finished", "prune
 def sweep_row(parent: Run, children: Sequence[Run], experiment: str) -> tuple[str, ...]:
     """One `sweeps list` row: id, experiment, status, trial counts, best value, start time."""
     counts = Counter(r.status for r in children)
-    budget = parent.tags.get("sweeps.budget.trials", "?")
+    budget = parent.tags.get(layout.BUDGET_TRIALS, "?")
     return (
-        parent.tags.get("sweeps.sweep_id", parent.run_id),
+        parent.tags.get(layout.SWEEP_ID, parent.run_id),
         experiment,
         _status(parent),
         f"{len(children)}/{budget}",
@@ -234,13 +234,13 @@ def show(sweep_id: str, top_k: int, store: str | None) -> None:
         counts = Counter(r.status for r in children)
     duration = format_duration(parent.duration_s) if parent.duration_s is not None else "running"
     click.echo(
-        f"sweep {sweep_id} · {_status(parent)} · {len(children)}/{parent.tags.get('sweeps.budget.trials', '?')} "
+        f"sweep {sweep_id} · {_status(parent)} · {len(children)}/{parent.tags.get(layout.BUDGET_TRIALS, '?')} "
         f"trials ({counts[RunStatus.FINISHED]} finished, {counts[RunStatus.PRUNED]} pruned, "
         f"{counts[RunStatus.FAILED]} failed) · {duration}"
     )
     click.echo(f"best: {_best_text(parent, children)}")
-    if parent.tags.get("sweeps.registered"):
-        click.echo(f"registered: {parent.tags['sweeps.registered']}")
+    if parent.tags.get(layout.REGISTERED):
+        click.echo(f"registered: {parent.tags[layout.REGISTERED]}")
     if parent.error:
         click.echo(f"error: {mask_password(parent.error.splitlines()[0])}")
     if frame.is_empty():
@@ -256,7 +256,7 @@ def leaderboard_table(frame: pl.DataFrame) -> tuple[list[str], list[list[str]]]:
     """The columns worth a terminal line from a leaderboard frame (reports' or the engine's)."""
     cols = frame.columns
     chosen = [c for c in ("rank", "trial", "status", "front") if c in cols]
-    chosen += [c for c in cols if c.startswith("objective.")]
+    chosen += [c for c in cols if c.startswith(layout.OBJECTIVE_PREFIX)]
     chosen += [c for c in cols if c.startswith("params.")][:MAX_PARAM_COLUMNS]
     chosen += [c for c in ("duration_s", "run_id") if c in cols]
     if "error" in cols and frame["error"].drop_nulls().len() > 0:
@@ -303,8 +303,8 @@ def _echo_table(
 
 def _metric_names(parent: Run) -> list[str]:
     try:
-        return [str(m["name"]) for m in json.loads(parent.tags.get("sweeps.metrics", "[]"))]
-    except (ValueError, TypeError, KeyError):
+        return [m["name"] for m in layout.metric_specs(parent.tags)]
+    except ValueError:
         return []
 
 
@@ -316,16 +316,13 @@ def _best_text(parent: Run, children: Sequence[Run]) -> str:
     """`val_accuracy=0.961 (trial-7)` from the parent's tags, else from the children."""
     names = _metric_names(parent)
     name = names[0] if names else None
-    value = parent.tags.get("sweeps.best_value")
-    best_id = parent.tags.get("sweeps.best_run_id")
+    value = parent.tags.get(layout.BEST_VALUE)
+    best_id = parent.tags.get(layout.BEST_RUN_ID)
     by_id = {r.run_id: r for r in children}
     if value is None and name is not None:
-        candidates = [r for r in children if r.status is RunStatus.FINISHED and f"objective.{name}" in r.metrics]
-        if candidates:
-            maximize = _goal(parent) == "maximize"
-            pick = max if maximize else min
-            winner = pick(candidates, key=lambda r: r.metrics[f"objective.{name}"].last)
-            value, best_id = repr(winner.metrics[f"objective.{name}"].last), winner.run_id
+        winner = best_run(children, name, goal_of(parent.tags))
+        if winner is not None:
+            value, best_id = repr(objective_value(winner, name)), winner.run_id
     if value is None:
         return "-"
     try:
@@ -334,13 +331,6 @@ def _best_text(parent: Run, children: Sequence[Run]) -> str:
         shown = value
     trial = f" ({by_id[best_id].name})" if best_id in by_id else ""
     return f"{name}={shown}{trial}" if name else f"{shown}{trial}"
-
-
-def _goal(parent: Run) -> str:
-    try:
-        return str(json.loads(parent.tags.get("sweeps.metrics", "[]"))[0].get("goal", "maximize"))
-    except (ValueError, TypeError, IndexError, AttributeError):
-        return "maximize"
 
 
 def _when(ms: int) -> str:

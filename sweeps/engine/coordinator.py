@@ -98,7 +98,7 @@ class Coordinator:
             for status, n in restored.counts.items():
                 self._tally.count(status, n)
             self._tally.best = restored.best
-            self._client.store.set_run_status(self._parent.run_id, RunStatus.RUNNING)
+            self._client.set_run_status(self._parent.run_id, RunStatus.RUNNING)
         self._experiment = cfg.experiment
 
     # -- identity --------------------------------------------------------------------------

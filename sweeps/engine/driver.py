@@ -9,25 +9,28 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import yaml
 
 import tracking
-from sweeps.config import SweepConfig, load_config, resolve_objective
+from sweeps.config import RegisterSpec, SweepConfig, load_config, resolve_objective
 from sweeps.engine.executor import Objective
 from sweeps.engine.hooks import build_report, register_best
 from sweeps.engine.parent import SweepSetup, code_version, environment_info, new_sweep_id
 from sweeps.engine.ranking import find_sweep, ranking
 from sweeps.engine.result import ProgressCallback, SweepProgress, SweepResult
 from sweeps.errors import SweepsError
+from tracking import sweep_layout as layout
 from tracking.entities import Run, RunStatus
 from tracking.uri import is_sqlite, resolve_artifact_root, resolve_store_uri
+
+if TYPE_CHECKING:
+    from tracking.registry import ModelVersion
 
 __all__ = ["ProgressCallback", "resume", "run"]
 
 log = logging.getLogger(__name__)
-
 
 
 class Backend(Protocol):
@@ -95,7 +98,7 @@ def resume(
             raise SweepsError(f"sweep {sweep_id!r} has no config.yaml artifact; it cannot be resumed") from exc
     data = yaml.safe_load(text)
     changes: dict[str, object] = {"execution.address": address} if address is not None else {}
-    cfg = load_config(data, changes, base_dir=parent.tags.get("sweeps.base_dir"))
+    cfg = load_config(data, changes, base_dir=parent.tags.get(layout.BASE_DIR))
     objective = resolve_objective(cfg.objective, cfg.base_dir)
     commit = code_version(cfg.base_dir)
     setup = SweepSetup(
@@ -169,6 +172,19 @@ def _safe(progress: ProgressCallback | None) -> ProgressCallback:
     return notify
 
 
+def _register(
+    client: tracking.TrackingClient, spec: RegisterSpec, best: Run | None, parent: Run
+) -> tuple[ModelVersion | None, str | None]:
+    """`register_best`, with a failure told as a note: the sweep's results stand without it."""
+    try:
+        return register_best(client, spec, best, parent)
+    except tracking.TrackingError as exc:
+        return None, f"nothing registered as {spec.model!r}: {exc}"
+    except Exception as exc:
+        log.warning("registering the best model failed", exc_info=True)
+        return None, f"nothing registered as {spec.model!r}: {type(exc).__name__}: {exc}"
+
+
 def _conclude(setup: SweepSetup, final: SweepProgress, *, no_report: bool, no_register: bool) -> SweepResult:
     cfg = setup.config
     notes: list[str] = []
@@ -176,16 +192,13 @@ def _conclude(setup: SweepSetup, final: SweepProgress, *, no_report: bool, no_re
     report_path = None
     with tracking.connect(setup.store_uri, setup.artifact_root) as client:
         parent = client.get_run(final.parent_run_id)
-        pareto: tuple[Run, ...] = ()
-        if cfg.is_multi_objective:
-            ranked = ranking(client, setup.sweep_id)  # Pareto fronts: the reports package ranks them
-            best, pareto = ranked.best, ranked.pareto
-        else:
-            # The coordinator tracked the best as trials ended (first to reach the best value).
-            best = client.get_run(final.best_run_id) if final.best_run_id else None
+        # The reports package ranks (tracking.sweep_layout.best_key; Pareto fronts for several
+        # metrics), so the result, the leaderboard, the report and the registry agree.
+        ranked = ranking(client, setup.sweep_id)
+        best, pareto = ranked.best, ranked.pareto
         if cfg.register is not None and not no_register:
             if final.status == RunStatus.FINISHED.value:
-                registered, note = register_best(client, cfg.register, best, parent)
+                registered, note = _register(client, cfg.register, best, parent)
                 if note:
                     notes.append(note)
             else:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sweeps.config import RegisterSpec
 from sweeps.errors import SweepsError
+from tracking import sweep_layout as layout
 from tracking.client import TrackingClient
 from tracking.entities import Run
 
@@ -32,20 +33,17 @@ def register_best(
             f"nothing registered as {spec.model!r}: the best trial ({best.name}) logged no model; "
             "call trial.log_model(model) in the objective"
         )
-    registry = client.registry
-    sweep_id = parent.tags.get("sweeps.sweep_id", "")
+    sweep_id = parent.tags.get(layout.SWEEP_ID, "")
     why = f"best trial ({best.name}) of sweep {sweep_id}"
-    version = registry.register_model(
-        spec.model, f"runs:/{best.run_id}/model", tags={"sweeps.sweep_id": sweep_id}, reason=why
+    # One call, one transaction: the version never exists without its alias.
+    version = client.registry.register_model(
+        spec.model, f"runs:/{best.run_id}/model", tags={layout.SWEEP_ID: sweep_id}, alias=spec.alias, reason=why
     )
-    version = registry.set_alias(spec.model, spec.alias, version.version, reason=why)
-    client.set_tags(parent.run_id, {"sweeps.registered": f"models:/{spec.model}/{version.version}"})
+    client.set_tags(parent.run_id, {layout.REGISTERED: f"models:/{spec.model}/{version.version}"})
     return version, None
 
 
-def build_report(
-    client: TrackingClient, sweep_id: str, path: str | Path | None = None, *, top_k: int = 10
-) -> Path:
+def build_report(client: TrackingClient, sweep_id: str, path: str | Path | None = None, *, top_k: int = 10) -> Path:
     """Write the HTML report of `sweep_id` (default ``reports/<sweep_id>.html``); returns its path."""
     import reports
 

@@ -21,7 +21,6 @@ from sweeps.engine.result import ProgressCallback, SweepProgress
 __all__ = ["InProcessChannel", "LocalBackend"]
 
 
-
 class InProcessChannel:
     """A trial's channel straight to an in-process coordinator."""
 

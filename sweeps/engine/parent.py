@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 import yaml
 
 from sweeps.config import SweepConfig
+from tracking import sweep_layout as layout
 from tracking.client import TrackingClient
 from tracking.entities import Run
 from tracking.uri import mask_password
@@ -31,22 +32,23 @@ __all__ = [
     "parent_tags",
 ]
 
-TAG = "sweeps."
+# Kept for the coordinator until it reads `tracking.sweep_layout` itself.
+TAG = layout.TAG_PREFIX
 PACKAGES = ("sweeps", "optuna", "ray", "numpy", "scikit-learn", "polars", "pandas", "sqlalchemy", "fsspec")
 
 
 @dataclass(frozen=True)
 class SweepSetup:
-    """Everything the coordinator needs to start (or resume) a sweep; crosses to the Ray actor."""
+    """Everything the coordinator needs to start (or resume) a sweep; the backend hands it over."""
 
     config: SweepConfig
     sweep_id: str
-    store_uri: str  # absolute: the coordinator may run with another working directory
+    store_uri: str  # absolute: Ray workers run with another working directory
     artifact_root: str
     code_version: str = "unknown"
     environment: Mapping[str, object] = field(default_factory=dict)
     parent_run_id: str | None = None  # set when resuming
-    node_id: str | None = None  # Ray node the coordinator is pinned to
+    node_id: str | None = None  # Ray node the driver runs on
 
 
 def new_sweep_id(name: str) -> str:
@@ -59,7 +61,10 @@ def code_version(folder: str | None) -> str:
     try:
         out = subprocess.run(
             ["git", "-C", folder or os.getcwd(), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -101,22 +106,24 @@ def flatten_config(data: Mapping[str, object], prefix: str = "") -> dict[str, st
 def parent_tags(setup: SweepSetup) -> dict[str, str]:
     cfg = setup.config
     tags = {str(k): str(v) for k, v in cfg.tags.items()}
-    tags.update({
-        f"{TAG}kind": "sweep",
-        f"{TAG}sweep_id": setup.sweep_id,
-        f"{TAG}objective": cfg.objective,
-        f"{TAG}metrics": json.dumps([m.to_dict() for m in cfg.metrics]),
-        f"{TAG}sampler": cfg.sampler.name,
-        f"{TAG}pruner": cfg.pruner.name,
-        f"{TAG}budget.trials": str(cfg.budget.trials),
-        f"{TAG}concurrency": str(cfg.execution.concurrency),
-        f"{TAG}backend": cfg.execution.backend,
-        f"{TAG}code_version": setup.code_version,
-        f"{TAG}store": mask_password(setup.store_uri),
-    })
+    tags.update(
+        {
+            layout.KIND: layout.KIND_SWEEP,
+            layout.SWEEP_ID: setup.sweep_id,
+            layout.OBJECTIVE: cfg.objective,
+            layout.METRICS: json.dumps([m.to_dict() for m in cfg.metrics]),
+            layout.SAMPLER: cfg.sampler.name,
+            layout.PRUNER: cfg.pruner.name,
+            layout.BUDGET_TRIALS: str(cfg.budget.trials),
+            layout.CONCURRENCY: str(cfg.execution.concurrency),
+            layout.BACKEND: cfg.execution.backend,
+            layout.CODE_VERSION: setup.code_version,
+            layout.STORE: mask_password(setup.store_uri),
+        }
+    )
     if cfg.base_dir:
         # A relative `path/file.py:function` objective resolves against it on resume.
-        tags[f"{TAG}base_dir"] = cfg.base_dir
+        tags[layout.BASE_DIR] = cfg.base_dir
     return tags
 
 

@@ -1,7 +1,7 @@
 """Finding a sweep in the store and ranking its trials, through the `reports` package.
 
-The ranking rules (best value first, Pareto fronts for several metrics) live in `reports`
-only, so `SweepResult.best`, the leaderboard and the HTML report always agree.
+The best-trial rule is `tracking.sweep_layout.best_key` (the reports rank by it; Pareto fronts
+for several metrics), so `SweepResult.best`, the leaderboard and the HTML report always agree.
 """
 
 from __future__ import annotations

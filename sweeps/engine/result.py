@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracking.entities import Run, RunStatus
+from tracking.sweep_layout import objective_key
 from tracking.uri import mask_password
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ class SweepResult:
         """The best trial's value of the first metric."""
         if self.best is None or not self.metric_names:
             return None
-        summary = self.best.metrics.get(f"objective.{self.metric_names[0]}")
+        summary = self.best.metrics.get(objective_key(self.metric_names[0]))
         return summary.last if summary is not None else None
 
     def client(self) -> TrackingClient:
@@ -152,4 +153,3 @@ class SweepResult:
 
         with self.client() as client:
             return build_report(client, self.sweep_id, path)
-

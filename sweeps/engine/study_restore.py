@@ -17,16 +17,24 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, IntD
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from sweeps.config import SweepConfig
+from tracking import sweep_layout as layout
 from tracking.client import TrackingClient
 from tracking.entities import Run, RunStatus
+from tracking.sweep_layout import (
+    DISTRIBUTIONS,
+    INTERMEDIATE_PREFIX,
+    OBJECTIVE_PREFIX,
+    TRIAL_NUMBER,
+    Goal,
+    best_key,
+    is_better,
+)
 from tracking.validation import param_text
 
 __all__ = ["INTERMEDIATE_PREFIX", "OBJECTIVE_PREFIX", "Restored", "restore_study"]
 
 log = logging.getLogger(__name__)
 
-OBJECTIVE_PREFIX = "objective."
-INTERMEDIATE_PREFIX = "intermediate."
 CRASHED_ERROR = "driver stopped before the trial finished"
 
 
@@ -53,11 +61,11 @@ def restore_study(client: TrackingClient, study: optuna.Study, cfg: SweepConfig,
         refreshed = {r.run_id: r for r in client.get_runs([r.run_id for r in stale])}
         by_number = {n: refreshed.get(r.run_id, r) for n, r in by_number.items()}
     histories: Mapping[str, Mapping[str, list]] = {}
-    key = f"{INTERMEDIATE_PREFIX}{cfg.metric.name}"
+    key = layout.intermediate_key(cfg.metric.name)
     if not cfg.is_multi_objective and by_number:
-        histories = client.store.metric_histories([r.run_id for r in by_number.values()], [key])
+        histories = client.metric_histories([r.run_id for r in by_number.values()], [key])
     restored = Restored(started=len(by_number))
-    maximize = cfg.metric.goal == "maximize"
+    goal: Goal = cfg.metric.goal  # type: ignore[assignment]
     for number in range(max(by_number, default=-1) + 1):
         run = by_number.get(number)
         if run is None:
@@ -70,14 +78,20 @@ def restore_study(client: TrackingClient, study: optuna.Study, cfg: SweepConfig,
         frozen = _frozen_trial(run, cfg, intermediate, study.sampler)
         study.add_trial(frozen)
         if frozen.state is TrialState.COMPLETE:
-            value = frozen.values[0]
-            if restored.best is None or (value > restored.best[0] if maximize else value < restored.best[0]):
-                restored.best = (value, number, run.run_id)
+            candidate = (frozen.values[0], number, run.run_id)
+            incumbent = None if restored.best is None else best_key(*_with_goal(restored.best, goal))
+            if is_better(best_key(*_with_goal(candidate, goal)), incumbent):
+                restored.best = candidate
     return restored
 
 
+def _with_goal(best: tuple[float, int, str], goal: Goal) -> tuple[float, Goal, int, str]:
+    value, number, run_id = best
+    return value, goal, number, run_id
+
+
 def _number(run: Run) -> int | None:
-    text = run.tags.get("sweeps.trial_number")
+    text = run.tags.get(TRIAL_NUMBER)
     try:
         return int(text) if text is not None else None
     except ValueError:
@@ -96,7 +110,7 @@ def _frozen_trial(
             if value is not _MISSING:
                 params[name] = value
     distributions = {k: d for k, d in distributions.items() if k in params}
-    keys = [f"{OBJECTIVE_PREFIX}{m.name}" for m in cfg.metrics]
+    keys = [layout.objective_key(m.name) for m in cfg.metrics]
     values = [run.metrics[k].last for k in keys if k in run.metrics]
     state = {
         RunStatus.FINISHED: TrialState.COMPLETE,
@@ -118,14 +132,16 @@ def _frozen_trial(
 
 
 def _distributions(run: Run) -> dict[str, BaseDistribution]:
-    text = run.tags.get("sweeps.distributions")
+    text = run.tags.get(DISTRIBUTIONS)
     if not text:
         return {}
     try:
         raw = json.loads(text)
         return {name: json_to_distribution(json.dumps(d)) for name, d in raw.items()}
     except (ValueError, TypeError, KeyError) as exc:
-        log.warning("run %s: unreadable sweeps.distributions tag (%s); its params are not restored", run.run_id, exc)
+        log.warning(
+            "run %s: unreadable %s tag (%s); its params are not restored", run.run_id, layout.DISTRIBUTIONS, exc
+        )
         return {}
 
 

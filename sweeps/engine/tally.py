@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tracking.entities import RunStatus
+from tracking.sweep_layout import Goal, best_key, is_better
 
 __all__ = ["Tally"]
 
@@ -45,11 +46,11 @@ class Tally:
                 self.first_error = f"trial {number}:\n{error or 'unknown error'}"
 
     def improve(self, value: float, number: int, run_id: str) -> bool:
-        """Record a finished trial's value; True when it is the new best (ties keep the first)."""
-        if self.best is not None:
-            better = value > self.best[0] if self.maximize else value < self.best[0]
-            if not better:
-                return False
+        """Record a finished trial's value; True when it is the new best (`best_key`: ties go to the lower number)."""
+        goal: Goal = "maximize" if self.maximize else "minimize"
+        incumbent = None if self.best is None else best_key(self.best[0], goal, self.best[1], self.best[2])
+        if not is_better(best_key(value, goal, number, run_id), incumbent):
+            return False
         self.best = (value, number, run_id)
         return True
 

@@ -20,11 +20,13 @@ def sweeps(tmp_path_factory: pytest.TempPathFactory) -> SweepSet:
             uri=uri,
             artifacts=artifacts,
             mixed=make_sweep(client, sweep_id="mixed-00000001", n_trials=24, random_seed=1),
-            seeds=make_sweep(client, sweep_id="seeds-00000002", n_trials=24, seeds=4, pruned=0.0, failed=0.0,
-                             random_seed=2),
+            seeds=make_sweep(
+                client, sweep_id="seeds-00000002", n_trials=24, seeds=4, pruned=0.0, failed=0.0, random_seed=2
+            ),
             multi=make_sweep(client, sweep_id="multi-00000003", n_trials=24, objectives=MULTI_OBJECTIVE, random_seed=3),
-            categorical=make_sweep(client, sweep_id="cat-00000004", n_trials=15, space=CATEGORICAL_SPACE,
-                                   random_seed=4),
+            categorical=make_sweep(
+                client, sweep_id="cat-00000004", n_trials=15, space=CATEGORICAL_SPACE, random_seed=4
+            ),
             one=make_sweep(client, sweep_id="one-00000005", n_trials=1, pruned=0.0, failed=0.0, random_seed=5),
             failed=make_sweep(client, sweep_id="failed-00000006", n_trials=5, pruned=0.0, failed=1.0, random_seed=6),
             xss=make_sweep(client, sweep_id="xss-00000007", n_trials=12, xss=True, random_seed=7),

@@ -61,7 +61,6 @@ class SweepSet:
     bare: SyntheticSweep  # no sweeps.distributions tag: the space is inferred
 
 
-
 def make_sweep(
     client: tracking.TrackingClient,
     *,

@@ -61,7 +61,9 @@ def test_every_section_is_present(report_client: tracking.TrackingClient, sweeps
 
 
 def test_password_never_reaches_the_report(
-    report_client: tracking.TrackingClient, sweeps: SweepSet, tmp_path: Path,
+    report_client: tracking.TrackingClient,
+    sweeps: SweepSet,
+    tmp_path: Path,
 ) -> None:
     html = _build(report_client, sweeps.mixed.sweep_id, tmp_path)
     assert "s3cret" not in html
@@ -125,7 +127,9 @@ def test_repeated_seeds_get_a_verdict(report_client: tracking.TrackingClient, sw
 
 
 def test_space_is_inferred_without_distributions(
-    report_client: tracking.TrackingClient, sweeps: SweepSet, tmp_path: Path,
+    report_client: tracking.TrackingClient,
+    sweeps: SweepSet,
+    tmp_path: Path,
 ) -> None:
     html = _build(report_client, sweeps.bare.sweep_id, tmp_path)
     for section_id in ("parallel", "importance", "slices"):
@@ -134,9 +138,12 @@ def test_space_is_inferred_without_distributions(
 
 def test_running_sweep(fresh_client: tracking.TrackingClient, tmp_path: Path) -> None:
     made = make_sweep(fresh_client, sweep_id="live-1", n_trials=4, realistic_times=False, finish=False)
-    with fresh_client.start_run("demo", "trial-4", parent=made.parent_run_id,
-                                tags={"sweeps.kind": "trial", "sweeps.sweep_id": "live-1",
-                                      "sweeps.trial_number": "4"}) as run:
+    with fresh_client.start_run(
+        "demo",
+        "trial-4",
+        parent=made.parent_run_id,
+        tags={"sweeps.kind": "trial", "sweeps.sweep_id": "live-1", "sweeps.trial_number": "4"},
+    ) as run:
         run.log_metric("val_accuracy", 0.5, step=0)
         html = _build(fresh_client, "live-1", tmp_path)
     assert "running for" in _section(html, "summary") and "1 running" in _section(html, "summary")

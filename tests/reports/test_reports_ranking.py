@@ -52,7 +52,7 @@ def test_finished_trials_come_first_best_first(trials: list[TrialRecord], goal: 
     ranked = [r for r in order if r.rank is not None]
     assert [r.rank for r in ranked] == list(range(1, len(ranked) + 1))
     assert all(r.trial.rankable for r in ranked)
-    assert all(r.rank is None for r in order[len(ranked):]), "an unranked trial sits above a ranked one"
+    assert all(r.rank is None for r in order[len(ranked) :]), "an unranked trial sits above a ranked one"
     assert {r.trial.run_id for r in order} == {t.run_id for t in trials}
     for earlier, later in itertools.pairwise(ranked):
         assert _better_or_equal(earlier.trial.values[0], later.trial.values[0], goal)
@@ -72,7 +72,7 @@ def test_order_does_not_depend_on_input_order(
 
 @settings(max_examples=200, deadline=None)
 @given(records(), GOALS, GOALS)
-def test_ties_break_on_secondary_then_earlier_end(trials: list[TrialRecord], goal: str, second: str) -> None:
+def test_ties_break_on_secondary_then_lower_trial_number(trials: list[TrialRecord], goal: str, second: str) -> None:
     ranked = [r.trial for r in rank_trials(trials, [goal], second) if r.rank is not None]  # type: ignore[arg-type]
     for a, b in itertools.pairwise(ranked):
         if a.values[0] != b.values[0]:
@@ -82,9 +82,7 @@ def test_ties_break_on_secondary_then_earlier_end(trials: list[TrialRecord], goa
             continue
         assert _better_or_equal(a.secondary, b.secondary, second)
         if a.secondary == b.secondary:
-            assert (a.end_time if a.end_time is not None else math.inf) <= (
-                b.end_time if b.end_time is not None else math.inf
-            )
+            assert (a.number if a.number is not None else math.inf) <= (b.number if b.number is not None else math.inf)
 
 
 @settings(max_examples=200, deadline=None)
@@ -100,7 +98,7 @@ def test_pareto_rank_never_puts_a_dominated_trial_above_its_dominator(
             assert not dominates(points[j], points[i]), "a trial sits above one that dominates it"
     fronts = [r.front for r in ranked]
     assert fronts == sorted(fronts)
-    assert all(r.rank is None for r in order[len(ranked):])
+    assert all(r.rank is None for r in order[len(ranked) :])
 
 
 def test_failed_trial_with_a_great_value_is_still_listed_apart() -> None:
@@ -169,7 +167,9 @@ def test_unknown_sweep_says_what_exists(report_client: tracking.TrackingClient, 
 
 
 def test_ranking_reads_no_metric_history(
-    report_client: tracking.TrackingClient, sweeps: SweepSet, monkeypatch: pytest.MonkeyPatch,
+    report_client: tracking.TrackingClient,
+    sweeps: SweepSet,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("ranking must read the per-run summaries, not the histories")

@@ -132,8 +132,17 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(
         progress = kw["progress"]
         progress(  # type: ignore[operator]
             SweepProgress(
-                sweep_id="cli-test-0000abcd", parent_run_id="p", status="KILLED", budget=3, started=1,
-                finished=0, pruned=0, failed=0, killed=1, running=(), elapsed_s=1.0,
+                sweep_id="cli-test-0000abcd",
+                parent_run_id="p",
+                status="KILLED",
+                budget=3,
+                started=1,
+                finished=0,
+                pruned=0,
+                failed=0,
+                killed=1,
+                running=(),
+                elapsed_s=1.0,
             )
         )
         raise KeyboardInterrupt
@@ -214,7 +223,13 @@ def test_run_on_a_real_ray(capsys: pytest.CaptureFixture[str], place: SweepPlace
         parent = client.search_runs(filter="tags.`sweeps.kind` = 'sweep'")
         sweep_id = parent["tags.sweeps.sweep_id"][0]
         result = sweeps.SweepResult(
-            sweep_id=sweep_id, parent_run_id=parent["run_id"][0], status="FINISHED", best=None,
-            n_trials=4, n_finished=4, n_pruned=0, n_failed=0,
+            sweep_id=sweep_id,
+            parent_run_id=parent["run_id"][0],
+            status="FINISHED",
+            best=None,
+            n_trials=4,
+            n_finished=4,
+            n_pruned=0,
+            n_failed=0,
         )
         check_store(client, result, metric="loss")

@@ -29,8 +29,15 @@ def local(objective: str, place, **kw: object) -> dict[str, object]:  # type: ig
 
 def test_public_api_is_pinned() -> None:
     assert sorted(sweeps.__all__) == [
-        "ConfigError", "SweepProgress", "SweepResult", "SweepsError", "Trial", "TrialPruned",
-        "load_config", "resume", "run",
+        "ConfigError",
+        "SweepProgress",
+        "SweepResult",
+        "SweepsError",
+        "Trial",
+        "TrialPruned",
+        "load_config",
+        "resume",
+        "run",
     ]
     assert issubclass(sweeps.TrialPruned, optuna.TrialPruned)
 
@@ -95,7 +102,10 @@ def test_define_by_run(place) -> None:  # type: ignore[no-untyped-def]
 
 def test_optuna_objective_runs_unchanged(place) -> None:  # type: ignore[no-untyped-def]
     config = local(
-        "optuna_style", place, trials=8, parameters={"x": {"type": "float", "low": 0.0, "high": 2.0}},
+        "optuna_style",
+        place,
+        trials=8,
+        parameters={"x": {"type": "float", "low": 0.0, "high": 2.0}},
         pruner={"name": "median", "n_startup_trials": 2},
     )
     result = sweeps.run(config, store=place.store)

@@ -35,8 +35,12 @@ def test_ray_sweep_runs_trials_on_workers(place) -> None:  # type: ignore[no-unt
 
 def test_pruning_actually_prunes(place) -> None:  # type: ignore[no-untyped-def]
     config = on_ray(
-        "curve", place, trials=12, metric=("val_loss", "minimize"),
-        pruner={"name": "median", "n_startup_trials": 2}, sampler={"name": "random", "seed": 3},
+        "curve",
+        place,
+        trials=12,
+        metric=("val_loss", "minimize"),
+        pruner={"name": "median", "n_startup_trials": 2},
+        sampler={"name": "random", "seed": 3},
     )
     result = sweeps.run(config, store=place.store)
     assert result.n_pruned > 0 and result.n_finished >= 2

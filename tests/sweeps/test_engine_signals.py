@@ -34,7 +34,10 @@ def start_driver(place, config: dict[str, object]) -> subprocess.Popen[bytes]:  
     # Its own session, like a shell job: Ctrl-C goes to the whole group, SIGKILL too.
     return subprocess.Popen(
         [sys.executable, "-c", CLI, "run", str(path), "--store", place.store, "--no-report"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=place.root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=place.root,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 

@@ -44,8 +44,14 @@ class Recorder:
 
 def assignment(pruning: PruningGate | None = None, **params: object) -> TrialAssignment:
     return TrialAssignment(
-        number=4, run_id="run-4", params=params, attempt=0, artifact_uri="/nowhere", ship_artifacts=False,
-        pruning=pruning or PruningGate(), metric_names=("loss",),
+        number=4,
+        run_id="run-4",
+        params=params,
+        attempt=0,
+        artifact_uri="/nowhere",
+        ship_artifacts=False,
+        pruning=pruning or PruningGate(),
+        metric_names=("loss",),
     )
 
 
@@ -60,7 +66,12 @@ def test_points_are_buffered_and_steps_assigned_per_key() -> None:
     assert channel.outboxes == []  # nothing sent yet: batched
     outbox = trial.take_outbox()
     assert [(p.key, p.step, p.value) for p in outbox.points] == [
-        ("loss", 0, 0.5), ("loss", 1, 0.4), ("loss", 2, 0.3), ("acc", 0, 0.9), ("acc", 7, 0.95), ("acc", 8, 0.96),
+        ("loss", 0, 0.5),
+        ("loss", 1, 0.4),
+        ("loss", 2, 0.3),
+        ("acc", 0, 0.9),
+        ("acc", 7, 0.95),
+        ("acc", 8, 0.96),
     ]
     assert all(p.run_id == "run-4" for p in outbox.points)
     assert not trial.take_outbox()

@@ -60,7 +60,7 @@ def run_objective(
 
 
 def assert_model_logged(trial: FakeTrial) -> None:
-    (model, example), = trial.models
+    ((model, example),) = trial.models
     assert callable(getattr(model, "predict", None))
     assert example is not None and len(example) == 5  # type: ignore[arg-type]
     assert len(model.predict(example)) == 5  # type: ignore[attr-defined]
@@ -175,8 +175,15 @@ def run_example(
     """`sweeps run configs/<name>.yaml` with a small budget; returns stdout and the stored outcome."""
     code = main(
         [
-            "run", str(CONFIGS / f"{name}.yaml"), "--store", place.store,
-            "--set", f"budget.trials={trials}", "--set", f"artifacts={place.artifacts}", *extra,
+            "run",
+            str(CONFIGS / f"{name}.yaml"),
+            "--store",
+            place.store,
+            "--set",
+            f"budget.trials={trials}",
+            "--set",
+            f"artifacts={place.artifacts}",
+            *extra,
         ]
     )
     out, err = capsys.readouterr()
@@ -188,9 +195,15 @@ def run_example(
         children = client.child_runs(parent.run_id)
     counts = {s: sum(r.status.value == s for r in children) for s in ("FINISHED", "PRUNED", "FAILED", "KILLED")}
     result = SweepResult(
-        sweep_id=parent.tags["sweeps.sweep_id"], parent_run_id=parent.run_id, status=parent.status.value, best=None,
-        n_trials=len(children), n_finished=counts["FINISHED"], n_pruned=counts["PRUNED"],
-        n_failed=counts["FAILED"], n_killed=counts["KILLED"],
+        sweep_id=parent.tags["sweeps.sweep_id"],
+        parent_run_id=parent.run_id,
+        status=parent.status.value,
+        best=None,
+        n_trials=len(children),
+        n_finished=counts["FINISHED"],
+        n_pruned=counts["PRUNED"],
+        n_failed=counts["FAILED"],
+        n_killed=counts["KILLED"],
     )
     return out, result
 

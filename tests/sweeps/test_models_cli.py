@@ -54,8 +54,9 @@ def test_promote_exits_0_when_promoted_then_3_when_kept(store: str, capsys: pyte
 
 
 def test_promote_exits_3_within_min_delta(store: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code = sweeps("promote", "iris", "--metric", "accuracy", "--goal", "maximize", "--min-delta", "0.1",
-                  "--store", store)
+    code = sweeps(
+        "promote", "iris", "--metric", "accuracy", "--goal", "maximize", "--min-delta", "0.1", "--store", store
+    )
     assert code == 3
     assert "less than min_delta 0.1" in capsys.readouterr().out
 

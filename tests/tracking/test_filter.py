@@ -76,9 +76,7 @@ def engine() -> Iterator[Engine]:
             insert(experiments),
             [dict(experiment_id=1, name="digits", artifact_location="/a", created_at=0)],
         )
-        conn.execute(
-            insert(runs), [dict(run, experiment_id=1, artifact_uri="/a/x") for run in RUNS]
-        )
+        conn.execute(insert(runs), [dict(run, experiment_id=1, artifact_uri="/a/x") for run in RUNS])
         for table, rows in ((params, PARAMS), (tags, TAGS)):
             conn.execute(
                 insert(table),
@@ -133,9 +131,7 @@ def test_precedence_not_binds_tighter_than_and_than_or() -> None:
 
 def test_keywords_are_case_insensitive_and_operators_normalised() -> None:
     node = parse_filter("metrics.acc == 1 AND params.alpha <> 'x' Or tags.team IS NOT NULL")
-    assert node == Or(
-        (And((Compare(M, "=", 1), Compare(P, "!=", "x"))), IsNull(T, negated=True))
-    )
+    assert node == Or((And((Compare(M, "=", 1), Compare(P, "!=", "x"))), IsNull(T, negated=True)))
     assert parse_filter("params.alpha NOT LIKE 'a%'") == Compare(P, "not like", "a%")
     assert parse_filter("params.alpha ILike 'a%'") == Compare(P, "ilike", "a%")
     assert parse_filter("Metrics.acc > 1") == Compare(M, ">", 1)
@@ -216,9 +212,7 @@ def test_parse_order_by() -> None:
         OrderKey(P),
         OrderKey(Identifier("attributes", "start_time")),
     ]
-    assert parse_order_by("metrics.`val acc` DESC") == [
-        OrderKey(Identifier("metrics", "val acc"), descending=True)
-    ]
+    assert parse_order_by("metrics.`val acc` DESC") == [OrderKey(Identifier("metrics", "val acc"), descending=True)]
     assert parse_order_by(None) == []
 
 
@@ -422,9 +416,7 @@ def test_order_by_semantics(engine: Engine, order_by: list[str], expected: list[
 # ---------------------------------------------------------------------------------------
 # Properties
 
-_SAFE_TEXT = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=12
-)
+_SAFE_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=12)
 _VOCABULARY = [
     "metrics.acc", "params.alpha", "tags.team", "attributes.status", "status", "start_time",
     "metrics.`a b`", "and", "or", "not", "(", ")", "in", "like", "ilike", "is", "null", ",",
@@ -434,9 +426,7 @@ _VOCABULARY = [
 
 
 def _numbers() -> st.SearchStrategy[int | float]:
-    return st.integers(-(10**18) + 1, 10**18 - 1) | st.floats(
-        allow_nan=False, allow_infinity=False
-    )
+    return st.integers(-(10**18) + 1, 10**18 - 1) | st.floats(allow_nan=False, allow_infinity=False)
 
 
 @st.composite
@@ -552,9 +542,7 @@ def test_like_regex_agrees_with_case_sensitive_sqlite_like(pattern: str, value: 
         ("0x10", False),
     ],
 )
-def test_only_safely_castable_text_compares_numerically(
-    engine: Engine, value: str, numeric: bool
-) -> None:
+def test_only_safely_castable_text_compares_numerically(engine: Engine, value: str, numeric: bool) -> None:
     with engine.connect() as conn:
         conn.execute(insert(params), [dict(run_id="r4", key="probe", value=value)])
         query = select(runs.c.run_id).where(compile_filter("params.probe > -1e300"))

@@ -168,16 +168,20 @@ def test_signature_inferred_from_numpy_example(sqlite_client: TrackingClient) ->
 
 
 def test_signature_inferred_from_pandas_example(sqlite_client: TrackingClient) -> None:
-    frame = pd.DataFrame({
-        "age": np.array([30, 41, 52], dtype="int64"),
-        "income": [1.5, 2.5, 3.5],
-        "member": [True, False, True],
-    })
+    frame = pd.DataFrame(
+        {
+            "age": np.array([30, 41, 52], dtype="int64"),
+            "income": [1.5, 2.5, 3.5],
+            "member": [True, False, True],
+        }
+    )
     _, uri = log(sqlite_client, FrameSum(), input_example=frame)
     sig = tracking.load_model(uri, sqlite_client).signature
     assert sig is not None and sig.inputs.format == "pandas"
     assert [(c.name, c.dtype, c.kind) for c in sig.inputs.columns] == [
-        ("age", "int64", "integer"), ("income", "float64", "float"), ("member", "bool", "bool"),
+        ("age", "int64", "integer"),
+        ("income", "float64", "float"),
+        ("member", "bool", "bool"),
     ]
     assert sig.outputs is not None and sig.outputs.kind == "float"
 
@@ -339,8 +343,15 @@ def test_default_client_comes_from_the_environment(
 
 @pytest.mark.parametrize(
     "bad",
-    ["/tmp/model", "file:///tmp/model", "s3://bucket/model", "models:/iris", "models:/iris/champion", "runs:/",
-     "runs:/abc/../../../etc"],
+    [
+        "/tmp/model",
+        "file:///tmp/model",
+        "s3://bucket/model",
+        "models:/iris",
+        "models:/iris/champion",
+        "runs:/",
+        "runs:/abc/../../../etc",
+    ],
 )
 def test_other_locations_are_refused(sqlite_client: TrackingClient, bad: str) -> None:
     with pytest.raises(InvalidURI):

@@ -175,8 +175,26 @@ def test_alias_moves_when_reassigned(client: TrackingClient) -> None:
         registry.delete_alias("m", "champion")
     last = registry.audit_log("m")[-1]
     assert (last.action, last.subject, last.from_value, last.to_value, last.reason) == (
-        "alias", "champion", "2", None, "rollback",
+        "alias",
+        "champion",
+        "2",
+        None,
+        "rollback",
     )
+
+
+def test_register_with_alias_is_one_step(client: TrackingClient) -> None:
+    registry = client.registry
+    run_id = logged_run(client)
+    version = registry.register_model("m", f"runs:/{run_id}/model", alias="challenger", reason="best trial")
+    assert version.aliases == ("challenger",)
+    assert registry.get_version_by_alias("m", "challenger").version == 1
+    actions = [(e.action, e.subject, e.reason) for e in registry.audit_log("m")]
+    assert actions == [("register", None, "best trial"), ("alias", "challenger", "best trial")]
+    # a refused alias registers nothing: the version never exists without its alias
+    with pytest.raises(RegistryError, match="reserved"):
+        registry.register_model("m", f"runs:/{run_id}/model", alias="latest")
+    assert registry.get_latest_version("m").version == 1
 
 
 def test_deleting_a_version_removes_its_aliases(client: TrackingClient) -> None:
@@ -199,7 +217,9 @@ def test_deleting_a_version_removes_its_aliases(client: TrackingClient) -> None:
 
     tail = [(e.action, e.subject, e.version, e.from_value, e.to_value) for e in registry.audit_log("m")[-4:-1]]
     assert tail == [
-        ("alias", "canary", 2, "2", None), ("alias", "champion", 2, "2", None), ("delete", None, 2, "2", None),
+        ("alias", "canary", 2, "2", None),
+        ("alias", "champion", 2, "2", None),
+        ("delete", None, 2, "2", None),
     ]
 
 
@@ -222,12 +242,17 @@ def test_stage_transitions_and_archive_existing(client: TrackingClient) -> None:
 
     changes = [(e.version, e.from_value, e.to_value) for e in registry.audit_log("m") if e.action == "stage"]
     assert changes == [
-        (1, "None", "Production"), (2, "None", "Production"), (3, "None", "Staging"),
-        (4, "None", "Production"), (1, "Production", "Archived"), (2, "Production", "Archived"),
+        (1, "None", "Production"),
+        (2, "None", "Production"),
+        (3, "None", "Staging"),
+        (4, "None", "Production"),
+        (1, "Production", "Archived"),
+        (2, "Production", "Archived"),
     ]
     archived = [e for e in registry.audit_log("m") if e.to_value == "Archived"]
-    assert all("version 4 moved to Production" in (e.reason or "") and "weekly release" in (e.reason or "")
-               for e in archived)
+    assert all(
+        "version 4 moved to Production" in (e.reason or "") and "weekly release" in (e.reason or "") for e in archived
+    )
 
 
 def test_invalid_stages(client: TrackingClient) -> None:
@@ -250,7 +275,9 @@ def test_audit_log_says_what_who_when_and_why(client: TrackingClient) -> None:
     log = registry.audit_log("m")
     assert all(isinstance(e, AuditEntry) for e in log)
     assert [(e.action, e.subject, e.version) for e in log] == [
-        ("register", None, 1), ("alias", "challenger", 1), ("stage", "stage", 1),
+        ("register", None, 1),
+        ("alias", "challenger", 1),
+        ("stage", "stage", 1),
     ]
     register, alias, stage = log
     assert register.to_value == registry.get_model_version("m", 1).source
@@ -314,7 +341,10 @@ def test_challenger_that_wins_becomes_champion(client: TrackingClient) -> None:
     assert registry.get_version_by_alias("m", "champion").version == 2
     alias_move, promote = registry.audit_log("m")[-2:]
     assert (alias_move.action, alias_move.subject, alias_move.from_value, alias_move.to_value) == (
-        "alias", "champion", "1", "2",
+        "alias",
+        "champion",
+        "1",
+        "2",
     )
     assert (promote.action, promote.from_value, promote.to_value) == ("promote", "1", "2")
 
@@ -469,13 +499,36 @@ def test_exported_names() -> None:
     import tracking.registry
 
     assert set(tracking.registry.__all__) == {
-        "CHALLENGER", "CHAMPION", "GOALS", "SHA256_TAG", "AuditEntry", "ModelRegistry", "ModelVersion",
-        "PromotionDecision", "RegisteredModel", "Scorer", "Stage", "check_alias", "check_model_name",
+        "CHALLENGER",
+        "CHAMPION",
+        "GOALS",
+        "SHA256_TAG",
+        "AuditEntry",
+        "ModelRegistry",
+        "ModelVersion",
+        "PromotionDecision",
+        "RegisteredModel",
+        "Scorer",
+        "Stage",
+        "check_alias",
+        "check_model_name",
     }
     assert set(tracking.models.__all__) == {
-        "FLAVORS", "METADATA_FILE", "PAYLOAD_FILE", "ColumnSpec", "DataSpec", "LoadedModel", "ModelInfo",
-        "ModelRef", "Signature", "infer_signature", "infer_spec", "load_model", "parse_model_uri",
-        "read_model_info", "save_model",
+        "FLAVORS",
+        "METADATA_FILE",
+        "PAYLOAD_FILE",
+        "ColumnSpec",
+        "DataSpec",
+        "LoadedModel",
+        "ModelInfo",
+        "ModelRef",
+        "Signature",
+        "infer_signature",
+        "infer_spec",
+        "load_model",
+        "parse_model_uri",
+        "read_model_info",
+        "save_model",
     }
     with tracking.connect("sqlite://") as client:
         assert isinstance(client.registry, ModelRegistry)

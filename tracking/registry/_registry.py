@@ -114,15 +114,21 @@ class ModelRegistry:
         *,
         description: str | None = None,
         tags: Mapping[str, object] | None = None,
+        alias: str | None = None,
         reason: str | None = None,
         actor: str | None = None,
     ) -> ModelVersion:
         """Register the model at ``runs:/<run_id>/<path>`` (or ``model_uri`` = a run id, plus ``path``).
 
+        With ``alias``, the new version also takes that alias in the same transaction: either
+        both happen or neither (no version is left registered without its alias).
+
         Creates the registered model on first use; versions count 1, 2, 3... per name, also
         when several processes register at once.
         """
         check_model_name(name)
+        if alias is not None:
+            check_alias(alias)
         source = model_uri if model_uri.startswith("runs:/") else f"runs:/{model_uri}/{path}"
         if model_uri.startswith("models:/"):
             raise RegistryError(f"register a run's model (runs:/<run_id>/<path>), not {model_uri!r}")
@@ -153,6 +159,8 @@ class ModelRegistry:
                 actor=who,
                 reason=reason,
             )
+            if alias is not None:
+                self._move_alias_without_commit(conn, name, alias, version, who, reason)
             return q.require_version(conn, name, version)
 
         return with_retries(self._engine, register)
