@@ -112,9 +112,10 @@ def test_failed_trial_with_a_great_value_is_still_listed_apart() -> None:
     assert [(r.trial.run_id, r.rank) for r in order] == [("a", 1), ("d", None), ("c", None), ("b", None)]
 
 
-def test_equal_values_go_to_the_earlier_finish() -> None:
+def test_equal_values_go_to_the_lower_trial_number_whatever_finished_first() -> None:
+    # one rule for "best" (tracking.sweep_layout.best_key): the Tally, resume and the registry agree with this order
     trials = [TrialRecord("late", "FINISHED", (1.0,), 0, 200), TrialRecord("early", "FINISHED", (1.0,), 1, 100)]
-    assert [r.trial.run_id for r in rank_trials(trials, ["minimize"])] == ["early", "late"]
+    assert [r.trial.run_id for r in rank_trials(trials, ["minimize"])] == ["late", "early"]
 
 
 # -- from the store ----------------------------------------------------------------------
