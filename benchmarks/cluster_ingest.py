@@ -107,7 +107,7 @@ class MlflowFlooder:
                 logged += len(batch)
             except Exception:  # SQLite under 32 writers: "database is locked"; count, go on
                 errors += 1
-        client.set_terminated(run_id)
+        client.end_run(run_id)
         return logged, errors
 
 
@@ -260,7 +260,7 @@ def _when_all_visible(watch: Watch, total: int, fallback: float) -> float:
 
 def _writers(coordinator: object) -> list[object]:
     """The sink's writers: one `MetricSink`, or the shards of a `ShardedSink`."""
-    sink = coordinator._client.sink  # type: ignore[attr-defined]
+    sink = coordinator._client._sink  # type: ignore[attr-defined]  # a benchmark of the internals
     return list(getattr(sink, "shards", [sink]))
 
 
@@ -293,7 +293,7 @@ def _coordinator_stats(coordinator: object) -> dict[str, float]:
     """The coordinator's sink peak and the driver's memory (the coordinator runs in it)."""
     import psutil
 
-    sink = coordinator._client.sink  # type: ignore[attr-defined]
+    sink = coordinator._client._sink  # type: ignore[attr-defined]
     writers = _writers(coordinator)
     # Trials' points wait in the sink as point blocks: per point an int64 step and timestamp,
     # a float64 value and a one-byte key index (run id and keys are held once per block).

@@ -73,11 +73,11 @@ def ours_bulk(uri: str, artifacts: str, total: int) -> tuple[float, int]:
 
         def work() -> None:
             for start in range(0, len(points), 10_000):
-                client.sink.put(points[start : start + 10_000])
+                client._sink.put(points[start : start + 10_000])  # the sink itself, as the driver feeds it
             client.flush()
 
         seconds = timed(work)
-        stored = client.store.count_runs()
+        stored = client._store.count_runs()
         assert stored >= RUNS
         return seconds, len(points)
 
@@ -133,12 +133,12 @@ def receiver_costs(uri: str, artifacts: str, total: int) -> list[tuple[str, floa
             costs.append(("sink put_block", timed(lambda: [sink.put_block(b) for b in received])))
         costs.append(("summaries", timed(lambda: [b.summaries() for b in received])))
         batches = [received[i : i + BATCH_BLOCKS] for i in range(0, len(received), BATCH_BLOCKS)]
-        if client.store.dialect == "postgresql":
+        if client._store.dialect == "postgresql":
             # Any series ids will do: encoding costs the same whatever their values.
             parts = [[(b, np.arange(1, len(b.keys) + 1), None) for b in x] for x in batches]
             costs.append(("binary COPY encode", timed(lambda: [list(pg_copy.encode(p)) for p in parts])))
-        write = timed(lambda: [client.store.write_metric_points(x) for x in batches])
-        costs.append((f"store write ({client.store.dialect}: summaries, encode, insert)", write))
+        write = timed(lambda: [client._store.write_metric_points(x) for x in batches])
+        costs.append((f"store write ({client._store.dialect}: summaries, encode, insert)", write))
         return [(name, seconds / n * 1e6) for name, seconds in costs]
 
 
@@ -249,7 +249,7 @@ def search_benchmark(uri: str, artifacts: str, runs: int = 10_000, points: int =
         exp = client.get_or_create_experiment("search-bench")
         now = int(time.time() * 1000)
         ids = [uuid.uuid4().hex for _ in range(runs)]
-        with write_transaction(client.store.engine) as conn:
+        with write_transaction(client._store.engine) as conn:
             conn.execute(
                 insert(t.runs),
                 [
@@ -277,7 +277,7 @@ def search_benchmark(uri: str, artifacts: str, runs: int = 10_000, points: int =
             for s in range(points)
         ]
         for start in range(0, len(pts), 50_000):
-            client.sink.put(pts[start : start + 50_000])
+            client._sink.put(pts[start : start + 50_000])
         client.flush()
         best = []
 

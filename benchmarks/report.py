@@ -51,7 +51,7 @@ def _optuna_study(client: tracking.TrackingClient, sweep_id: str) -> optuna.Stud
     sweep = load_sweep(client, sweep_id)
     space = search_space(sweep.trials)
     metric = sweep.primary.name
-    histories = client.store.metric_histories([r.run_id for r in sweep.trials], [metric])
+    histories = client.metric_histories([r.run_id for r in sweep.trials], [metric])
     study = optuna.create_study(direction=sweep.primary.goal)
     trials = []
     for run in sweep.trials:

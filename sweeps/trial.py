@@ -1,8 +1,9 @@
 """The objective API: the `Trial` an objective receives, and `TrialPruned` to end a trial early.
 
-A `Trial` never touches the store: it buffers what the objective logs and hands it to a
-`TrialChannel` (the coordinator in-process, or the coordinator actor on Ray) in batches,
-piggy-backed on the calls a trial has to make anyway (pruning reports, define-by-run
+A `Trial` never touches the store: it buffers what the objective logs (reports and objective
+values included, as `intermediate.<metric>` / `objective.<metric>` points) and hands it to a
+`TrialChannel` (the coordinator in-process; on Ray, the worker's queue to the driver) in
+batches, piggy-backed on the calls a trial has to make anyway (pruning reports, define-by-run
 suggestions, the final result).
 """
 
@@ -28,11 +29,11 @@ from sweeps.engine.shipping import ShippingStore
 from tracking.artifacts import ArtifactStore
 from tracking.errors import ParamConflict
 from tracking.point_buffer import PointBuffer
+from tracking.sweep_layout import USER_ATTR_PREFIX, intermediate_key, objective_key
 from tracking.validation import check_key, check_metric_value, check_step, param_text
 
 __all__ = ["Trial", "TrialChannel", "TrialPruned"]
 
-USER_ATTR_PREFIX = "user_attr."
 # Points a trial holds before sending them: as few calls as possible, but a block (~25 B a
 # point) stays under Ray's 100 KiB limit for returning a value inline rather than through
 # the object store, which costs far more per call.
@@ -80,7 +81,10 @@ class Trial:
         self._param_texts = {k: param_text(k, v) for k, v in self.params.items()}
         self._points = PointBuffer(assignment.run_id)  # checks each key once, appends to arrays
         self._oldest_point: float | None = None
-        self._reports: list[tuple[int, float]] = []
+        self._reports: list[tuple[int, float]] = []  # for Optuna; their points are in _points too
+        self._last_report: float | None = None
+        names = assignment.metric_names
+        self._intermediate_key = intermediate_key(names[0]) if names else None
         self._params_out: dict[str, str] = {}
         self._tags_out: dict[str, str] = {}
         self._prune = False
@@ -111,6 +115,9 @@ class Trial:
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Log several metrics at one step (`None`: the next step of each key)."""
         self._points.log(metrics, step)
+        self._send_if_due()
+
+    def _send_if_due(self) -> None:
         now = time.monotonic()
         if self._oldest_point is None:
             self._oldest_point = now
@@ -155,13 +162,15 @@ class Trial:
         """Feed the pruner an intermediate value; raises `TrialPruned` when told to stop."""
         value = check_metric_value("report", value)
         step = check_step("report", step)
+        if self._intermediate_key is not None:  # stored as a point of the trial's own block
+            self._points.log({self._intermediate_key: value}, step)
+        self._last_report = value
         if self._assignment.pruning.asks(step):
             self._prune = bool(self._channel.report(self.number, step, value, self.take_outbox()))
         else:
             self._reports.append((step, value))
             self._prune = False
-            if len(self._reports) >= self._max_buffered:
-                self._channel.send(self.number, self.take_outbox())
+            self._send_if_due()
         if self._prune:
             raise TrialPruned(f"trial {self.number} pruned at step {step} (value {value:g})")
 
@@ -235,6 +244,19 @@ class Trial:
             self._channel.put_artifacts(self.number, dict(store.files))
 
     # -- plumbing for the executor ---------------------------------------------------------
+
+    def final_outbox(self, values: Sequence[float] | None = None, *, pruned: bool = False) -> Outbox:
+        """The attempt's last outbox, with its `objective.<metric>` points at step 0.
+
+        Those are the returned `values`; a pruned single-objective trial's last reported
+        value stands as its objective value (docs/data-model.md).
+        """
+        names = self._assignment.metric_names
+        if values is not None:
+            self._points.log({objective_key(n): v for n, v in zip(names, values, strict=True)}, 0)
+        elif pruned and len(names) == 1 and self._last_report is not None:
+            self._points.log({objective_key(names[0]): self._last_report}, 0)
+        return self.take_outbox()
 
     def take_outbox(self) -> Outbox:
         """Everything logged since the last call, emptied from the trial."""

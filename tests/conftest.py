@@ -1,24 +1,47 @@
-"""Shared fixtures: a throwaway PostgreSQL server, a store URI per backend, and a client on it."""
+"""Shared fixtures: a throwaway PostgreSQL server, a store per backend, and a client on it.
+
+The store contract suite (tests/tracking/test_store_*.py) runs against every backend of
+`BACKENDS`. A new backend (e.g. the HTTP server) joins with one `Backend` entry here and one
+fixture giving the URI of an empty store of its kind; `tracking.store.open_store` opens it.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import tracking
 from tests.support import postgres
+from tracking.store import Store, open_store
 
 pytest_plugins = ["pytester"]  # tests of this infrastructure run inner pytest sessions
 
 REQUIRE_POSTGRES_ENV = "SWEEPS_REQUIRE_POSTGRES"
 
-STORE_PARAMS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
+
+@dataclass(frozen=True)
+class Backend:
+    """A store backend of the contract suite: its fixtures and pytest marks."""
+
+    name: str
+    uri_fixture: str  # gives the URI of a store holding no data
+    fresh_uri_fixture: str  # gives the URI of a database with nothing in it, not even the schema
+    marks: tuple[pytest.MarkDecorator, ...] = ()
+    sql: bool = True  # a `SqlStore`: tests that reach into SQL (fault injection) run on it too
+
+
+BACKENDS = (
+    Backend("sqlite", "sqlite_uri", "sqlite_uri"),
+    Backend("postgres", "postgres_uri", "fresh_postgres_uri", (pytest.mark.postgres,)),
+)
+_BY_NAME = {b.name: b for b in BACKENDS}
+STORE_PARAMS = [pytest.param(b.name, id=b.name, marks=b.marks) for b in BACKENDS]
+# For tests of the SQL store itself: ``@pytest.mark.parametrize("store_uri", SQL_STORE_PARAMS, indirect=True)``.
+SQL_STORE_PARAMS = [pytest.param(b.name, id=b.name, marks=b.marks) for b in BACKENDS if b.sql]
 
 
 def postgres_required() -> bool:
@@ -86,16 +109,14 @@ def sqlite_uri(tmp_path: Path) -> str:
 
 @pytest.fixture(params=STORE_PARAMS)
 def store_uri(request: pytest.FixtureRequest) -> str:
-    """A URI of a store holding no data: a new SQLite file, or the emptied PostgreSQL scratch database."""
-    name = "sqlite_uri" if request.param == "sqlite" else "postgres_uri"
-    return str(request.getfixturevalue(name))
+    """A URI of a store holding no data, per backend (SQLite: a new file; PostgreSQL: the emptied scratch database)."""
+    return str(request.getfixturevalue(_BY_NAME[request.param].uri_fixture))
 
 
 @pytest.fixture(params=STORE_PARAMS)
 def fresh_store_uri(request: pytest.FixtureRequest) -> str:
     """A URI of a database with nothing in it, not even the schema: for schema and migration tests."""
-    name = "sqlite_uri" if request.param == "sqlite" else "fresh_postgres_uri"
-    return str(request.getfixturevalue(name))
+    return str(request.getfixturevalue(_BY_NAME[request.param].fresh_uri_fixture))
 
 
 @pytest.fixture
@@ -104,8 +125,19 @@ def artifact_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def client(store_uri: str, artifact_root: Path) -> Iterator[tracking.TrackingClient]:
-    c = tracking.connect(store_uri, artifacts=str(artifact_root))
+def store(store_uri: str) -> Iterator[Store]:
+    """The empty store of ``store_uri``, opened through the one factory (the ``client`` fixture's store)."""
+    opened = open_store(store_uri)
+    try:
+        yield opened
+    finally:
+        opened.close()  # the client closed it already, unless the test used no client
+
+
+@pytest.fixture
+def client(store: Store, artifact_root: Path) -> Iterator[tracking.TrackingClient]:
+    """A client on ``store``: tests call the client, or the `Store` protocol on ``store``, never SQL."""
+    c = tracking.connect(store=store, artifacts=str(artifact_root))
     try:
         yield c
     finally:

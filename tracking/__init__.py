@@ -17,19 +17,24 @@ from tracking.errors import (
     NotFound,
     ParamConflict,
     RegistryError,
+    RunExists,
+    RunFinished,
     RunNotFound,
     SchemaVersionError,
     SignatureError,
+    SinkError,
+    StoreError,
     StoreUnavailable,
     TrackingError,
 )
-from tracking.lazy import lazy_exports
+from tracking.lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from tracking.client import TrackingClient, connect
     from tracking.models import LoadedModel
     from tracking.run_handle import ActiveRun
-    from tracking.sink import MetricSink, SinkError
+    from tracking.sink import MetricSink
+    from tracking.store import Store
 
 __all__ = [
     "ActiveRun",
@@ -50,11 +55,15 @@ __all__ = [
     "ParamConflict",
     "RegistryError",
     "Run",
+    "RunExists",
+    "RunFinished",
     "RunNotFound",
     "RunStatus",
     "SchemaVersionError",
     "SignatureError",
     "SinkError",
+    "Store",
+    "StoreError",
     "StoreUnavailable",
     "TrackingClient",
     "TrackingError",
@@ -67,17 +76,22 @@ __all__ = [
 _LAZY = {
     "ActiveRun": "tracking.run_handle",
     "MetricSink": "tracking.sink",
-    "SinkError": "tracking.sink",
+    "Store": "tracking.store",
     "TrackingClient": "tracking.client",
     "connect": "tracking.client",
 }
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY, globals(), __all__)
 
 
 def load_model(uri: str, client: TrackingClient | None = None) -> LoadedModel:
     """Load a model from ``runs:/``, ``models:/name/version``, ``models:/name@alias`` or ``models:/name/stage``."""
     from tracking.models import load_model as _load
 
+    if client is None:  # the shortcut connects; tracking.models takes an explicit source
+        from tracking.client import connect
+
+        with connect() as own:
+            return _load(uri, own)
     return _load(uri, client)

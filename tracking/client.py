@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING
 
 from tracking.artifacts import ArtifactInfo, ArtifactStore
 from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
-from tracking.errors import ExperimentNotFound, RunNotFound
+from tracking.errors import ExperimentNotFound, InvalidParameter, RunFinished
 from tracking.point_block import PointBlock
 from tracking.run_handle import ActiveRun
-from tracking.sink import MetricSink, ShardedSink
-from tracking.store.sql_store import SqlStore
-from tracking.uri import is_sqlite, mask_password, resolve_artifact_root
+from tracking.sink import MetricSink, ShardedSink, SinkStats
+from tracking.store import Store, open_store
+from tracking.uri import mask_password, resolve_artifact_root
 from tracking.validation import (
     check_key,
     check_metric_value,
+    check_run_id,
     check_run_name,
     check_step,
     check_timestamp,
@@ -45,9 +46,10 @@ def current_user() -> str:
 class TrackingClient:
     """Runs, params, metrics, tags, artifacts and search over one store.
 
-    Metric points go through a batching sink; reads made through this client flush it
-    first, so a client always reads its own writes. Use as a context manager, or call
-    :meth:`close`, to flush and release the database.
+    Metric points go through a batching sink; reads made through this client flush the
+    points they read first (of the runs read, or all for searches), so a client always reads
+    its own writes. Use as a context manager, or call :meth:`close`, to flush and release
+    the store. ``store``: a ready `tracking.store.Store` to use instead of opening ``uri``.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class TrackingClient:
         uri: str | None = None,
         artifacts: str | None = None,
         *,
+        store: Store | None = None,
         user: str | None = None,
         upgrade: bool = False,
         batch_size: int = 1_000,
@@ -62,19 +65,20 @@ class TrackingClient:
         max_pending: int = 200_000,
         sink_writers: int | None = None,
     ) -> None:
-        self.store = SqlStore(uri, upgrade=upgrade)
-        self.uri = self.store.uri
+        if store is not None and uri is not None:
+            raise InvalidParameter("pass a store URI or a ready store, not both")
+        self._store: Store = store if store is not None else open_store(uri, upgrade=upgrade)
+        self.uri = self._store.uri
         self.artifact_root = resolve_artifact_root(artifacts)
         self.user = user or current_user()
-        # SQLite takes one writer at a time; a PostgreSQL server gains from a second
-        # connection loading other runs while the first waits on its COPY.
-        writers = sink_writers or (1 if is_sqlite(self.uri) else 2)
+        writers = sink_writers or self._store.sink_writers
         options = {"batch_size": batch_size, "max_batch": max(batch_size, 20_000), "flush_interval_s": flush_interval_s}
         pending = max(max_pending, 20_000 * writers)
-        self.sink: MetricSink | ShardedSink = (
-            MetricSink(self.store.write_metric_points, max_pending=pending, **options)  # type: ignore[arg-type]
+        write = self._store.write_metric_points
+        self._sink: MetricSink | ShardedSink = (
+            MetricSink(write, max_pending=pending, **options)  # type: ignore[arg-type]
             if writers == 1
-            else ShardedSink(self.store.write_metric_points, writers, max_pending=pending, **options)
+            else ShardedSink(write, writers, max_pending=pending, **options)
         )
         self._lock = threading.Lock()
         self._next_step: dict[tuple[str, str], int] = {}
@@ -95,20 +99,28 @@ class TrackingClient:
 
     def close(self) -> None:
         try:
-            self.sink.close()
+            self._sink.close()
         finally:
-            self.store.close()
+            self._store.close()
 
-    def flush(self) -> None:
-        """Make every metric point logged so far visible to readers."""
-        self.sink.flush()
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Make every metric point logged so far visible to readers.
+
+        Raises `SinkError` if points were lost and no call has said so yet (see `tracking.sink`),
+        or if ``timeout_s`` passes first.
+        """
+        self._sink.flush(timeout_s)
+
+    def sink_stats(self) -> SinkStats:
+        """The metric sink's counters: points held now, the most held at once, batches written, writer threads."""
+        return self._sink.stats()
 
     @property
     def registry(self) -> ModelRegistry:
         if self._registry is None:
             from tracking.registry import ModelRegistry
 
-            self._registry = ModelRegistry(self)
+            self._registry = ModelRegistry(self, self._store.registry_store())
         return self._registry
 
     # -- experiments -----------------------------------------------------------------------
@@ -118,7 +130,7 @@ class TrackingClient:
         if known is not None:
             return known
         check_key("experiment", name)
-        found = self.store.get_or_create_experiment(name, self.artifact_root)
+        found = self._store.get_or_create_experiment(name, self.artifact_root)
         self._experiments[name] = found
         return found
 
@@ -126,14 +138,14 @@ class TrackingClient:
         known = self._experiments.get(name)
         if known is not None:
             return known
-        found = self.store.get_experiment_by_name(name)
+        found = self._store.get_experiment_by_name(name)
         if found is None:
             raise ExperimentNotFound(f"no experiment named {name!r}")
         self._experiments[name] = found
         return found
 
     def list_experiments(self) -> list[Experiment]:
-        return self.store.list_experiments()
+        return self._store.list_experiments()
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -149,10 +161,11 @@ class TrackingClient:
     ) -> ActiveRun:
         """Create a RUNNING run in ``experiment`` (created on first use) and return its handle."""
         name = check_run_name(name)
+        run_id = None if run_id is None else check_run_id(run_id)
         tag_texts, param_texts = _texts("tag", tags), _texts("param", params)
         exp = self.get_or_create_experiment(experiment)
         parent_id = parent if isinstance(parent, str) or parent is None else parent.run_id
-        run = self.store.create_run(
+        run = self._store.create_run(
             exp,
             name=name,
             parent_run_id=parent_id,
@@ -169,16 +182,11 @@ class TrackingClient:
     def attach(self, run_id: str) -> ActiveRun:
         """A handle on an existing RUNNING run (e.g. in another process than its creator)."""
         self._require_writable(run_id)
-        return ActiveRun(self, self.store.get_run(run_id))
+        return ActiveRun(self, self._store.get_run(run_id))
 
     def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED, error: str | None = None) -> None:
-        """Flush the run's points, then record its final status."""
-        self.sink.flush()
-        self.store.end_run(run_id, RunStatus(status), error)
-        with self._lock:
-            self._writable.discard(run_id)
-
-    set_terminated = end_run
+        """Store the run's queued points and its final status, in one transaction."""
+        self.end_runs([(run_id, status, error)])
 
     def end_runs(
         self,
@@ -190,6 +198,7 @@ class TrackingClient:
 
         `ends` holds (run id, status, error); `points` (each with its run id) and `blocks` are
         checked before anything is written and stored after every point queued before them.
+        Only these runs' queued points are written with them, not the whole sink's.
         """
         checked = [
             MetricPoint(
@@ -203,46 +212,53 @@ class TrackingClient:
         ]
         checked_blocks = [b for b in (block.check() for block in blocks) if len(b)]
         ends = [(run_id, RunStatus(status), error) for run_id, status, error in ends]
-        for run_id in {p.run_id for p in checked} | {b.run_id for b in checked_blocks}:
+        written = {p.run_id for p in checked} | {b.run_id for b in checked_blocks}
+        for run_id in written:
             self._require_writable(run_id)  # as log_batch: a finished run takes no more points
-        self.sink.flush()
-        self.store.end_runs(ends, checked, checked_blocks)
+        # The runs' points still queued go first, in the same transaction: ending one trial
+        # does not wait for the rest of the sweep's points.
+        taken = self._sink.take(written | {run_id for run_id, _, _ in ends})
+        try:
+            self._store.end_runs(ends, [*taken.items, *checked, *checked_blocks])
+        except BaseException:
+            taken.restore()
+            raise
+        taken.done()
         with self._lock:
             self._writable.difference_update(run_id for run_id, _, _ in ends)
 
     def get_run(self, run_id: str) -> Run:
-        self.sink.flush()
-        return self.store.get_run(run_id)
+        self._sink.flush(run_ids=(run_id,))
+        return self._store.get_run(run_id)
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
-        self.sink.flush()
-        return self.store.get_runs(run_ids)
+        self._sink.flush(run_ids=run_ids)
+        return self._store.get_runs(run_ids)
 
     def child_runs(self, parent: ActiveRun | Run | str) -> list[Run]:
-        self.sink.flush()
-        return self.store.child_runs(parent if isinstance(parent, str) else parent.run_id)
+        self._sink.flush(report=False)  # lost points are reported to their runs' writers
+        return self._store.child_runs(parent if isinstance(parent, str) else parent.run_id)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        self.sink.flush()
-        return self.store.metric_history(run_id, key)
+        return self.metric_histories([run_id], [key]).get(run_id, {}).get(key, [])
 
     def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
         """Histories of several runs and keys in one read: ``{run_id: {key: [Metric...]}}``."""
-        self.sink.flush()
+        self._sink.flush(run_ids=run_ids)
         if not run_ids or not keys:
             return {}
-        return self.store.metric_histories(run_ids, keys)
+        return self._store.metric_histories(run_ids, keys)
 
     def runs_with_tag(self, key: str, value: str | None = None) -> list[Run]:
         """Runs carrying tag ``key`` (with ``value``, when given), newest first."""
-        self.sink.flush()
-        return self.store.runs_with_tag(key, value)
+        self._sink.flush(report=False)
+        return self._store.runs_with_tag(key, value)
 
     def set_run_status(self, run_id: str, status: RunStatus) -> None:
         """Change a run's status without ending it (e.g. a resumed sweep's parent back to RUNNING)."""
-        self.sink.flush()
+        self._sink.flush(run_ids=(run_id,))
         status = RunStatus(status)
-        self.store.set_run_status(run_id, status)
+        self._store.set_run_status(run_id, status)
         with self._lock:
             if status is RunStatus.RUNNING:
                 self._writable.add(run_id)
@@ -250,7 +266,7 @@ class TrackingClient:
                 self._writable.discard(run_id)
 
     def get_experiment(self, experiment_id: int) -> Experiment:
-        return self.store.get_experiment(experiment_id)
+        return self._store.get_experiment(experiment_id)
 
     def search_runs(
         self,
@@ -262,33 +278,31 @@ class TrackingClient:
         parent: str | None = None,
     ) -> pl.DataFrame:
         """Runs matching ``filter`` as a polars DataFrame, one row per run (see tracking.search)."""
-        from tracking.search.runs_query import search_runs
+        from tracking.search.runs_frame import runs_frame  # polars: only for searches
 
-        self.sink.flush()
+        self._sink.flush(report=False)
         names = [experiment] if isinstance(experiment, str) else list(experiment or [])
         ids = [self.get_experiment_by_name(n).experiment_id for n in names]
-        return search_runs(
-            self.store,
-            experiment_ids=ids,
-            filter_text=filter,
-            order_by=order_by or [],
-            max_results=max_results,
-            parent_run_id=parent,
-        )
+        runs = self._store.search_runs(ids, filter, list(order_by or []), max_results, parent_run_id=parent)
+        return runs_frame(runs)
 
     # -- params, tags, metrics -------------------------------------------------------------
 
     def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
-        self.store.log_params(run_id, _texts("param", params))
+        self._store.log_params(run_id, _texts("param", params))
 
     def log_param(self, run_id: str, key: str, value: object) -> None:
         self.log_params(run_id, {key: value})
 
     def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
-        self.store.set_tags(run_id, _texts("tag", tags))
+        self._store.set_tags(run_id, _texts("tag", tags))
 
     def set_tag(self, run_id: str, key: str, value: object) -> None:
         self.set_tags(run_id, {key: value})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag from a run (a tag it does not have is no error)."""
+        self._store.delete_tag(run_id, check_key("tag", key))
 
     def log_metric(
         self, run_id: str, key: str, value: float, step: int | None = None, timestamp: int | None = None
@@ -303,7 +317,7 @@ class TrackingClient:
         timestamp: int | None = None,
     ) -> None:
         """Queue points for the sink; ``step=None`` takes the next step of each key."""
-        self.sink.put(self.make_points(run_id, metrics, step, timestamp))
+        self._sink.put(self.make_points(run_id, metrics, step, timestamp), run_id=run_id)
 
     def make_points(
         self,
@@ -354,15 +368,15 @@ class TrackingClient:
         ]
         param_texts, tag_texts = _texts("param", params), _texts("tag", tags)
         if param_texts:
-            self.store.log_params(run_id, param_texts)
+            self._store.log_params(run_id, param_texts)
         if tag_texts:
-            self.store.set_tags(run_id, tag_texts)
+            self._store.set_tags(run_id, tag_texts)
         with self._lock:  # a later step=None must go past these steps
             self._seed_steps_locked(run_id, list({p.key for p in points}))
             for p in points:
                 counter = (run_id, p.key)
                 self._next_step[counter] = max(self._next_step[counter], p.step + 1)
-        self.sink.put(points)
+        self._sink.put(points, run_id=run_id)
 
     def log_block(self, block: PointBlock) -> None:
         """Queue a block of one run's points (see `tracking.point_block`), steps and timestamps its own.
@@ -379,7 +393,7 @@ class TrackingClient:
             for key, top in tops.items():
                 counter = (block.run_id, key)
                 self._next_step[counter] = max(self._next_step[counter], top + 1)
-        self.sink.put_block(block)
+        self._sink.put_block(block)
 
     def _seed_steps_locked(self, run_id: str, keys: list[str]) -> None:
         missing = [k for k in keys if (run_id, k) not in self._next_step]
@@ -387,23 +401,23 @@ class TrackingClient:
             return
         # A run this client started has nothing stored yet: no query needed.
         fresh = run_id in self._created
-        seeded = dict.fromkeys(missing, 0) if fresh else self.store.next_steps(run_id, missing)
+        seeded = dict.fromkeys(missing, 0) if fresh else self._store.next_steps(run_id, missing)
         for key, value in seeded.items():
             self._next_step[(run_id, key)] = value
 
     def _require_writable(self, run_id: str) -> None:
         if run_id in self._writable:
             return
-        status = self.store.run_status(run_id)  # raises RunNotFound for an unknown id
+        status = self._store.run_status(run_id)  # raises RunNotFound for an unknown id
         if status is not RunStatus.RUNNING:
-            raise RunNotFound(f"run {run_id} is {status.value}; a finished run cannot be written to")
+            raise RunFinished(f"run {run_id} is {status.value}; a finished run takes no more params or metrics")
         with self._lock:
             self._writable.add(run_id)
 
     # -- artifacts -------------------------------------------------------------------------
 
     def artifacts(self, run_id: str) -> ArtifactStore:
-        return ArtifactStore(self.store.get_run(run_id).artifact_uri)
+        return ArtifactStore(self._store.get_run(run_id).artifact_uri)
 
     def log_artifact(self, run_id: str, path: str | os.PathLike[str], name: str | None = None) -> str:
         return self.artifacts(run_id).put_file(path, name)
@@ -432,6 +446,8 @@ def _texts(kind: str, values: Mapping[str, object] | None) -> dict[str, str]:
     return {check_key(kind, k): param_text(k, v) for k, v in (values or {}).items()}
 
 
-def connect(uri: str | None = None, artifacts: str | None = None, **options: object) -> TrackingClient:
-    """Open a client on ``uri`` (``None``: ``$SWEEPS_STORE``, else ``sqlite:///sweeps.db``)."""
-    return TrackingClient(uri, artifacts, **options)  # type: ignore[arg-type]
+def connect(
+    uri: str | None = None, artifacts: str | None = None, *, store: Store | None = None, **options: object
+) -> TrackingClient:
+    """Open a client on ``uri`` (``None``: ``$SWEEPS_STORE``, else ``sqlite:///sweeps.db``), or on a ready ``store``."""
+    return TrackingClient(uri, artifacts, store=store, **options)  # type: ignore[arg-type]

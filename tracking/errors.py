@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class TrackingError(Exception):
     """Base of every error raised by :mod:`tracking`."""
@@ -11,7 +13,15 @@ class InvalidURI(TrackingError, ValueError):
     """A store or artifact URI that cannot be used (unknown scheme, malformed)."""
 
 
-class StoreUnavailable(TrackingError):
+class StoreError(TrackingError):
+    """The database behind the store failed in a way the store cannot recover from.
+
+    The message names the store (password masked) and the database's own reason, never the
+    statement; the driver's exception is chained as ``__cause__``.
+    """
+
+
+class StoreUnavailable(StoreError):
     """The database could not be reached or stayed locked past every retry."""
 
 
@@ -24,7 +34,15 @@ class NotFound(TrackingError, LookupError):
 
 
 class RunNotFound(NotFound):
-    """No run with that id, or the run is finished and can no longer be written."""
+    """No run with that id."""
+
+
+class RunFinished(TrackingError):
+    """The run has ended: it takes no more params or metric points (tags it still takes)."""
+
+
+class RunExists(TrackingError):
+    """``start_run(run_id=...)`` with an id that another run already has."""
 
 
 class ExperimentNotFound(NotFound):
@@ -41,6 +59,19 @@ class ParamConflict(InvalidParameter):
 
 class InvalidArtifactPath(InvalidParameter):
     """An artifact name that would escape its run's folder."""
+
+
+class SinkError(TrackingError):
+    """Metric points could not be written even after the store's retries, and are lost.
+
+    Raised to the runs whose points were in the failed batch: on their next log, end or
+    run-scoped read, else on the next :meth:`TrackingClient.flush` (each failure once).
+    ``run_ids`` names the runs that lost points (empty when the sink itself failed).
+    """
+
+    def __init__(self, message: str, run_ids: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.run_ids = tuple(run_ids)
 
 
 class FilterError(TrackingError, ValueError):

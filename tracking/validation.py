@@ -7,9 +7,11 @@ import numbers
 import re
 
 from tracking.errors import InvalidParameter
-from tracking.limits import KEY_LEN
+from tracking.limits import KEY_LEN, RUN_ID_LEN
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Run ids end up in URIs (runs:/<id>/model) and artifact paths: letters, digits, '_' and '-'.
+_RUN_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{RUN_ID_LEN}}}")
 MAX_PARAM_VALUE_LEN = 6000
 # Steps and timestamps are BIGINT columns on both stores.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -66,6 +68,15 @@ def check_run_name(name: object) -> str | None:
     if "\x00" in name:
         raise InvalidParameter(f"run name {name!r} contains a NUL character")
     return name
+
+
+def check_run_id(run_id: object) -> str:
+    """A run id chosen by the caller: 1 to 32 letters, digits, ``_`` or ``-``."""
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+        raise InvalidParameter(
+            f"run_id {run_id!r} is not a valid run id: use 1 to {RUN_ID_LEN} letters, digits, '_' or '-'"
+        )
+    return run_id
 
 
 def param_text(key: str, value: object) -> str:

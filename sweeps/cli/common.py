@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 import tracking
 from tracking.uri import is_sqlite, mask_password, resolve_store_uri
@@ -51,11 +50,11 @@ def open_client(store: str | None, *, must_exist: bool = False) -> Iterator[trac
         client = tracking.connect(uri)
     except tracking.InvalidURI as exc:
         raise click.UsageError(mask_password(str(exc))) from exc
-    except (tracking.TrackingError, SQLAlchemyError) as exc:
+    except tracking.TrackingError as exc:
         raise Failure(f"cannot open the store: {exc}") from exc
     try:
         yield client
-    except (tracking.TrackingError, SQLAlchemyError) as exc:
+    except tracking.TrackingError as exc:
         raise Failure(str(exc)) from exc
     finally:
         client.close()

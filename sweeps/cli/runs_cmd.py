@@ -10,9 +10,8 @@ import polars as pl
 
 import tracking
 from sweeps.cli.common import Failure, open_client, store_option
-from tracking.store.engine import make_engine
-from tracking.store.migrate import upgrade
-from tracking.uri import mask_password, resolve_store_uri
+from tracking.store import upgrade_store
+from tracking.uri import mask_password
 
 
 @click.command()
@@ -72,6 +71,10 @@ def db() -> None:
 @store_option
 def db_upgrade(store: str | None) -> None:
     """Apply pending schema migrations to the store (back it up first)."""
-    uri = resolve_store_uri(store)
-    upgrade(make_engine(uri))
+    try:
+        uri = upgrade_store(store)
+    except tracking.InvalidURI as exc:
+        raise click.UsageError(mask_password(str(exc))) from exc
+    except tracking.TrackingError as exc:
+        raise Failure(f"cannot upgrade the store: {exc}") from exc
     click.echo(f"{mask_password(uri)} is at the current schema")

@@ -1,8 +1,8 @@
 """A background thread that hands queued items to a write function in batches.
 
-The coordinator records each trial's final status through one: the worker that finished the
-trial gets its next one without waiting for a commit, and trials that end close together
-share one transaction.
+The coordinator writes the parent's best-trial tags through one (`recording.BestTags`): the
+worker whose trial improved the best gets its next trial without waiting for that write, and
+improvements that come close together share one.
 """
 
 from __future__ import annotations

@@ -28,12 +28,13 @@ def run_trial(objective: Objective, assignment: TrialAssignment, channel: TrialC
         result = objective(trial)
         values = objective_values(result, assignment.metric_names, trial)
     except optuna.TrialPruned:
-        return TrialOutcome(assignment.number, assignment.attempt, "pruned", outbox=trial.take_outbox())
+        return TrialOutcome(assignment.number, assignment.attempt, "pruned", outbox=trial.final_outbox(pruned=True))
     except (Exception, SystemExit) as exc:
         # SystemExit too: an objective calling sys.exit() must not end the worker silently.
         error = "".join(traceback.format_exception(exc))
         return TrialOutcome(assignment.number, assignment.attempt, "failed", error=error, outbox=trial.take_outbox())
-    return TrialOutcome(assignment.number, assignment.attempt, "complete", values=values, outbox=trial.take_outbox())
+    outbox = trial.final_outbox(values)  # the values travel as `objective.<metric>` points too
+    return TrialOutcome(assignment.number, assignment.attempt, "complete", values=values, outbox=outbox)
 
 
 def objective_values(result: object, names: Sequence[str], trial: Trial) -> tuple[float, ...]:

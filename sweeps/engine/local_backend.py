@@ -17,6 +17,7 @@ from sweeps.engine.executor import Objective, run_trial
 from sweeps.engine.messages import Outbox, WorkerInfo
 from sweeps.engine.parent import SweepSetup
 from sweeps.engine.result import ProgressCallback, SweepProgress
+from sweeps.engine.trial_end import timed_out
 
 __all__ = ["InProcessChannel", "LocalBackend"]
 
@@ -54,7 +55,7 @@ class LocalBackend:
     def start(self, setup: SweepSetup) -> tuple[str, str]:
         self._coordinator = Coordinator(setup)
         self._timeout = setup.config.execution.trial_timeout_s
-        return self._coordinator.ready()
+        return self._coordinator.sweep_id, self._coordinator.parent_run_id
 
     @property
     def coordinator(self) -> Coordinator:
@@ -69,7 +70,8 @@ class LocalBackend:
         while assignment is not None:
             with _alarm(self._timeout):
                 outcome = run_trial(self._objective, assignment, channel)
-            assignment = coordinator.finish_and_next(worker, outcome)
+            coordinator.finish(outcome)
+            assignment = coordinator.next_trial(worker)
             progress(coordinator.progress())
 
     def progress(self) -> SweepProgress:
@@ -99,7 +101,7 @@ def _alarm(seconds: float | None) -> Iterator[None]:
         return
 
     def expire(_signum: int, _frame: FrameType | None) -> None:
-        raise TrialTimeout(f"timed out after {seconds:g}s (execution.trial_timeout_s)")
+        raise TrialTimeout(timed_out(seconds))
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)

@@ -53,8 +53,8 @@ class TrialAssignment:
     attempt: int
     artifact_uri: str
     ship_artifacts: bool  # True: artifacts travel as bytes through the coordinator
+    metric_names: tuple[str, ...]  # the sweep's metrics: the keys of intermediate and objective points
     pruning: PruningGate = field(default_factory=PruningGate)
-    metric_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +62,13 @@ class Outbox:
     """What a trial logged since its last call to the coordinator, sent along with that call.
 
     Metric points travel as one `PointBlock` (columns, pickled as a few byte strings): the
-    coordinator checks and stores them per key, not per point.
+    coordinator checks and stores them per key, not per point. The trial's reports and its
+    objective values are points of that block too (`intermediate.<metric>`,
+    `objective.<metric>`); `reports` repeats the (step, value) pairs for Optuna only.
     """
 
     block: PointBlock | None = None
-    reports: tuple[tuple[int, float], ...] = ()  # (step, value) not yet seen by the pruner
+    reports: tuple[tuple[int, float], ...] = ()  # (step, value) not yet seen by the pruner; stored via the block
     params: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
 

@@ -195,7 +195,7 @@ class RayBackend:
             thread = threading.Thread(target=self._drive, args=(slot,), name=f"sweeps-{slot.worker_id}", daemon=True)
             self._threads.append(thread)
             thread.start()
-        return self._coordinator.ready()
+        return self._coordinator.sweep_id, self._coordinator.parent_run_id
 
     @property
     def coordinator(self) -> Coordinator:

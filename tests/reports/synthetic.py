@@ -21,6 +21,7 @@ from sqlalchemy import update
 import tracking
 from tracking.store import schema as t
 from tracking.store.engine import write_transaction
+from tracking.store.sql_store import SqlStore
 from tracking.uri import mask_password
 
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -231,7 +232,9 @@ def _spread_times(client: tracking.TrackingClient, parent_id: str, run_ids: Sequ
     # sweep (two at a time, 5-60 s each) so that durations and "earlier finish" mean something.
     start = 1_767_225_600_000  # 2026-01-01T00:00:00Z
     lanes = [start, start]
-    with write_transaction(client.store.engine) as conn:
+    # Test-only backdating: a store of its own on the same database (no client internals).
+    store = SqlStore(client.uri)
+    with write_transaction(store.engine) as conn:
         for run_id in run_ids:
             lane = lanes.index(min(lanes))
             begin = lanes[lane] + rng.randrange(0, 500)
@@ -240,3 +243,4 @@ def _spread_times(client: tracking.TrackingClient, parent_id: str, run_ids: Sequ
             conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(start_time=begin, end_time=end))
         parent = update(t.runs).where(t.runs.c.run_id == parent_id, t.runs.c.status != "RUNNING")
         conn.execute(parent.values(start_time=start, end_time=max(lanes)))
+    store.close()

@@ -159,7 +159,7 @@ def test_champion_and_challenger(fresh_client: tracking.TrackingClient, tmp_path
         versions.append(registry.register_model("digits", run_id))
     registry.set_alias("digits", "champion", versions[0].version)
     registry.set_alias("digits", "challenger", versions[1].version)
-    fresh_client.store.set_tags(made.parent_run_id, {"sweeps.registered": versions[1].uri})
+    fresh_client.set_tags(made.parent_run_id, {"sweeps.registered": versions[1].uri})
     section = _section(_build(fresh_client, "reg-1", tmp_path), "registry")
     assert ">champion<" in section and ">challenger<" in section and "models:/digits/2" in section
 

@@ -175,8 +175,8 @@ def test_ranking_reads_no_metric_history(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("ranking must read the per-run summaries, not the histories")
 
-    monkeypatch.setattr(report_client.store, "metric_histories", refuse)
-    monkeypatch.setattr(report_client.store, "metric_history", refuse)
+    monkeypatch.setattr(report_client, "metric_histories", refuse)
+    monkeypatch.setattr(report_client, "get_metric_history", refuse)
     assert reports.leaderboard(report_client, sweeps.multi.sweep_id).height == 24
 
 

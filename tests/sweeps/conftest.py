@@ -39,6 +39,14 @@ def ray_session() -> Iterator[None]:
         ray.shutdown()
 
 
+@pytest.fixture(scope="session")
+def ray_address(ray_session: None) -> str:
+    """The GCS address of the session's Ray, for a driver subprocess to join (`execution.address`)."""
+    import ray
+
+    return ray.get_runtime_context().gcs_address
+
+
 @dataclass(frozen=True)
 class SweepPlace:
     """Where one test's sweeps live: a SQLite store and an artifact root under tmp_path."""

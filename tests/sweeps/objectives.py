@@ -200,3 +200,39 @@ def tied(trial: Trial) -> float:
         time.sleep(0.5)
     trial.log_model(Constant(0.5), input_example=[[1.0, 2.0]])
     return 0.5
+
+
+def kills_itself(trial: Trial) -> float:
+    """SIGKILLs its own worker process on trial 1 (every attempt): no Python cleanup runs."""
+    import signal
+
+    if trial.number == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return float(trial.params["x"])
+
+
+def logs_then_waits(trial: Trial) -> float:
+    """Logs and reports steps 0-2, writes ``<marker_dir>/trial-<n>``, then waits a minute to be interrupted.
+
+    Run with a pruner: each report is then a round trip that carries the logged points to the driver.
+    """
+    for step in range(3):
+        trial.log_metric("progress", float(step), step=step)
+        trial.report(float(step), step=step)
+    Path(str(trial.params["marker_dir"]), f"trial-{trial.number}").write_text("logged")
+    time.sleep(60)
+    return float(trial.params["x"])
+
+
+def held(trial: Trial) -> float:
+    """Trials 0-1 return at once; later ones write ``<marker_dir>/trial-<n>``, then wait while
+    ``<marker_dir>/hold`` exists."""
+    x = float(trial.params["x"])
+    trial.log_metric("loss", x, step=0)
+    if trial.number >= 2:
+        marker_dir = Path(str(trial.params["marker_dir"]))
+        (marker_dir / f"trial-{trial.number}").write_text("running")
+        deadline = time.monotonic() + 60
+        while (marker_dir / "hold").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the test removes the file; a killed driver takes this worker with it
+    return x

@@ -18,6 +18,7 @@ from sweeps.engine.executor import run_trial
 from sweeps.engine.local_backend import InProcessChannel
 from sweeps.engine.messages import WorkerInfo
 from sweeps.engine.parent import SweepSetup, new_sweep_id
+from sweeps.engine.tally import Tally
 from tests.sweeps import objectives
 from tests.sweeps.engine_checks import check_store, sweep_config
 from tracking import RunStatus
@@ -245,7 +246,7 @@ def test_resume_after_a_crash_in_process(place) -> None:  # type: ignore[no-unty
         coordinator.finish(run_trial(objective, assignment, InProcessChannel(coordinator)))
     orphan = coordinator.next_trial(worker)  # the "driver" dies while trial 3 runs
     assert orphan is not None and orphan.number == 3
-    coordinator._writer.shutdown(wait=True)  # the finished trials' statuses reached the store
+    coordinator._best_tags.shutdown(wait=True)  # the parent's best tags reached the store
     coordinator._client.close()
     del coordinator
 
@@ -273,3 +274,13 @@ def test_budget_timeout_stops_launching(place) -> None:  # type: ignore[no-untyp
     assert result.n_finished == result.n_trials  # the running trial finished; nothing was cut
     with place.client() as client:
         check_store(client, result, metric="loss")
+
+
+def test_the_tally_breaks_ties_by_trial_number_whatever_the_finishing_order() -> None:
+    tally = Tally(maximize=False)
+    assert tally.improve(0.5, 3, "run-3")
+    assert tally.improve(0.5, 1, "run-1")  # same value, lower trial number: the new best
+    assert not tally.improve(0.5, 2, "run-2")
+    assert not tally.improve(float("nan"), 0, "run-0")  # NaN comes last
+    assert tally.best == (0.5, 1, "run-1")
+    assert tally.improve(0.4, 7, "run-7") and tally.best == (0.4, 7, "run-7")

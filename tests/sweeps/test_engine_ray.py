@@ -26,11 +26,10 @@ def test_ray_sweep_runs_trials_on_workers(place) -> None:  # type: ignore[no-unt
 
     node_id = ray.get_runtime_context().get_node_id()
     with place.client() as client:
-        runs = check_store(client, result, metric="loss")
-    for run in runs:
-        host, _, node = run.tags["sweeps.node"].partition("/")
-        assert host and node == node_id
-        assert len(client.get_metric_history(run.run_id, "loss")) == 3
+        for run in check_store(client, result, metric="loss"):
+            host, _, node = run.tags["sweeps.node"].partition("/")
+            assert host and node == node_id
+            assert len(client.get_metric_history(run.run_id, "loss")) == 3
 
 
 def test_pruning_actually_prunes(place) -> None:  # type: ignore[no-untyped-def]

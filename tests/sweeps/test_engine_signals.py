@@ -1,7 +1,9 @@
-"""A sweep driver in a subprocess, interrupted: Ctrl-C ends it KILLED (exit 130); after a SIGKILL,
-`sweeps.resume` completes the budget with no duplicated trial or child run.
+"""A sweep driver in a subprocess, interrupted: Ctrl-C ends it KILLED (exit 130) with the running
+trials' points kept; after a SIGKILL, `sweeps.resume` completes the budget with no duplicated
+trial or child run.
 
-Each driver starts its own local Ray (fate-shared with it), so these tests are slow.
+The default tests' drivers join the session's Ray (`execution.address`) and synchronise on marker
+files their objectives write; the slow variants start a Ray of their own, as a user's driver does.
 """
 
 from __future__ import annotations
@@ -12,26 +14,31 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import yaml
 
 import sweeps
 import tracking
+from tests.sweeps.conftest import SweepPlace
 from tests.sweeps.engine_checks import check_store, sweep_config
 from tracking import Run, RunStatus
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]
+pytestmark = pytest.mark.usefixtures("ray_session")
 
 DEADLINE_S = 180
 CLI = "import sys; from sweeps.cli import main; sys.exit(main())"  # `sweeps ...` without the script
+CRASHED = "driver stopped before the trial finished"
+X = {"type": "float", "low": 0.0, "high": 1.0}
 
 
-def start_driver(place, config: dict[str, object]) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
+def start_driver(place: SweepPlace, config: dict[str, object]) -> subprocess.Popen[bytes]:
+    """`sweeps run` of `config` in a subprocess of its own session (like a shell job)."""
     path = place.root / "sweep.yaml"
     path.write_text(yaml.safe_dump(config))
     log = open(place.root / "driver.log", "wb")  # noqa: SIM115 - the child owns it until it exits
-    # Its own session, like a shell job: Ctrl-C goes to the whole group, SIGKILL too.
+    # Its own session: Ctrl-C goes to the whole group, SIGKILL too (and never to pytest).
     return subprocess.Popen(
         [sys.executable, "-c", CLI, "run", str(path), "--store", place.store, "--no-report"],
         stdout=log,
@@ -42,21 +49,34 @@ def start_driver(place, config: dict[str, object]) -> subprocess.Popen[bytes]:  
     )
 
 
-def wait_for(place, proc: subprocess.Popen[bytes], what: str, ready: Callable[[list[Run]], bool]) -> list[Run]:  # type: ignore[no-untyped-def]
-    """Poll the store until `ready(children)` holds; fail with the driver's output at the deadline."""
+def wait_until(place: SweepPlace, proc: subprocess.Popen[bytes], what: str, ready: Callable[[], bool]) -> None:
+    """Poll `ready()` until it holds; fail with the driver's output if the driver exits or the deadline passes."""
     deadline = time.monotonic() + DEADLINE_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"driver exited ({proc.returncode}) before {what}:\n{driver_output(place)}")
-        children = store_children(place)
-        if ready(children):
-            return children
-        time.sleep(0.2)
+        if ready():
+            return
+        time.sleep(0.05)  # polling interval, not a synchronisation: `ready` decides
     proc.kill()
     pytest.fail(f"no {what} within {DEADLINE_S}s:\n{driver_output(place)}")
 
 
-def store_children(place) -> list[Run]:  # type: ignore[no-untyped-def]
+def wait_for(
+    place: SweepPlace, proc: subprocess.Popen[bytes], what: str, ready: Callable[[list[Run]], bool]
+) -> list[Run]:
+    """Poll the store until `ready(children)` holds; returns those children."""
+    seen: list[list[Run]] = []
+
+    def check() -> bool:
+        seen.append(store_children(place))
+        return ready(seen[-1])
+
+    wait_until(place, proc, what, check)
+    return seen[-1]
+
+
+def store_children(place: SweepPlace) -> list[Run]:
     if not (place.root / "sweeps.db").exists():
         return []
     try:
@@ -67,12 +87,97 @@ def store_children(place) -> list[Run]:  # type: ignore[no-untyped-def]
         return []  # the schema may not be there yet
 
 
-def driver_output(place) -> str:  # type: ignore[no-untyped-def]
+def driver_output(place: SweepPlace) -> str:
     path = place.root / "driver.log"
     return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
 
-def test_ctrl_c_kills_running_trials_and_exits_130(place) -> None:  # type: ignore[no-untyped-def]
+def markers(directory: Path) -> set[str]:
+    return {p.name for p in directory.iterdir() if p.name.startswith("trial-")}
+
+
+def by_number(runs: list[Run]) -> dict[int, Run]:
+    return {int(r.tags["sweeps.trial_number"]): r for r in runs}
+
+
+# -- on the session's Ray (default suite) -------------------------------------------------------
+
+
+def test_ctrl_c_kills_the_running_trials_keeps_their_points_and_exits_130(place: SweepPlace, ray_address: str) -> None:
+    marker_dir = place.root / "markers"
+    marker_dir.mkdir()
+    config = sweep_config(
+        "logs_then_waits",
+        place.artifacts,
+        trials=6,
+        parameters={"x": X, "marker_dir": str(marker_dir)},
+        pruner={"name": "median"},  # each report a round trip: the points reach the driver before the marker
+        execution={"address": ray_address},
+    )
+    proc = start_driver(place, config)
+    wait_until(place, proc, "both trials logging", lambda: markers(marker_dir) == {"trial-0", "trial-1"})
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=DEADLINE_S) == 130, driver_output(place)
+
+    with tracking.connect(place.store) as client:
+        parent_frame = client.search_runs(filter="tags.`sweeps.kind` = 'sweep'")
+        assert parent_frame.height == 1
+        parent = client.get_run(parent_frame["run_id"][0])
+        children = by_number(client.child_runs(parent.run_id))
+        histories = {n: client.get_metric_history(r.run_id, "progress") for n, r in children.items()}
+    assert parent.status is RunStatus.KILLED and parent.end_time is not None
+    assert sorted(children) == [0, 1]  # nothing launched after Ctrl-C
+    for number, run in children.items():
+        assert run.status is RunStatus.KILLED and run.end_time is not None, run
+        assert "interrupted" in (run.error or ""), run
+        assert [(m.step, m.value) for m in histories[number]] == [(0, 0.0), (1, 1.0), (2, 2.0)]
+    sweep_id = parent.tags["sweeps.sweep_id"]
+    assert f"sweeps resume {sweep_id}" in driver_output(place)
+
+
+def test_resume_after_the_driver_is_sigkilled_completes_the_budget(place: SweepPlace, ray_address: str) -> None:
+    trials = 6
+    marker_dir = place.root / "markers"
+    marker_dir.mkdir()
+    (marker_dir / "hold").write_text("")  # trials 2 and 3 wait on it while the driver is killed
+    config = sweep_config(
+        "held",
+        place.artifacts,
+        trials=trials,
+        parameters={"x": X, "marker_dir": str(marker_dir)},
+        execution={"address": ray_address},
+    )
+    proc = start_driver(place, config)
+
+    def two_finished_two_running(runs: list[Run]) -> bool:
+        states = {n: r.status for n, r in by_number(runs).items()}
+        expected = {0: RunStatus.FINISHED, 1: RunStatus.FINISHED, 2: RunStatus.RUNNING, 3: RunStatus.RUNNING}
+        return states == expected and markers(marker_dir) == {"trial-2", "trial-3"}
+
+    before = by_number(wait_for(place, proc, "2 finished and 2 running trials", two_finished_two_running))
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver only: the session's Ray lives on
+    proc.wait(timeout=60)
+    (marker_dir / "hold").unlink()
+
+    result = sweeps.resume(before[0].tags["sweeps.sweep_id"], store=place.store, no_report=True)
+    assert result.status == "FINISHED"
+    assert (result.n_trials, result.n_finished, result.n_failed) == (trials, trials - 2, 2)
+    with tracking.connect(place.store) as client:
+        runs = by_number(check_store(client, result, metric="loss"))  # unique numbers, none left RUNNING
+    assert sorted(runs) == list(range(trials))
+    for number in (0, 1):
+        assert runs[number].run_id == before[number].run_id  # stored trials kept, never re-run
+    for number in (2, 3):
+        assert runs[number].run_id == before[number].run_id
+        assert runs[number].status is RunStatus.FAILED and runs[number].error == CRASHED
+    assert all(runs[n].status is RunStatus.FINISHED for n in range(4, trials))
+
+
+# -- drivers that start their own Ray (slow) -----------------------------------------------------
+
+
+@pytest.mark.slow
+def test_ctrl_c_kills_running_trials_and_exits_130(place: SweepPlace) -> None:
     config = sweep_config("slow", place.artifacts, trials=20)
     proc = start_driver(place, config)
     wait_for(place, proc, "a running trial", lambda runs: any(r.status is RunStatus.RUNNING for r in runs))
@@ -92,7 +197,8 @@ def test_ctrl_c_kills_running_trials_and_exits_130(place) -> None:  # type: igno
     assert "sweeps resume" in driver_output(place)
 
 
-def test_resume_after_sigkill_reaches_the_budget_without_duplicates(place) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.slow
+def test_resume_after_sigkill_reaches_the_budget_without_duplicates(place: SweepPlace) -> None:
     trials = 12
     config = sweep_config("paced", place.artifacts, trials=trials)
     proc = start_driver(place, config)
@@ -102,15 +208,18 @@ def test_resume_after_sigkill_reaches_the_budget_without_duplicates(place) -> No
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray it started (fate-shared)
     proc.wait(timeout=60)
     sweep_id = before[0].tags["sweeps.sweep_id"]
-    done_before = {r.tags["sweeps.trial_number"]: r.run_id for r in store_children(place) if r.status.is_terminal}
+    at_kill = store_children(place)
+    done_before = {r.tags["sweeps.trial_number"]: r.run_id for r in at_kill if r.status.is_terminal}
+    running_at_kill = {r.tags["sweeps.trial_number"] for r in at_kill if r.status is RunStatus.RUNNING}
 
     result = sweeps.resume(sweep_id, store=place.store, no_report=True)
     assert result.status == "FINISHED" and result.n_trials == trials
     with tracking.connect(place.store) as client:
         runs = check_store(client, result, metric="loss")
-    by_number = {r.tags["sweeps.trial_number"]: r for r in runs}
+    numbered = {r.tags["sweeps.trial_number"]: r for r in runs}
     for number, run_id in done_before.items():
-        assert by_number[number].run_id == run_id  # stored trials kept, never re-run
-    crashed = [r for r in runs if r.error == "driver stopped before the trial finished"]
-    assert all(r.status is RunStatus.FAILED for r in crashed)
+        assert numbered[number].run_id == run_id  # stored trials kept, never re-run
+    crashed = {n for n, r in numbered.items() if r.error == CRASHED}
+    assert crashed == running_at_kill  # exactly the trials left RUNNING were closed as crashed
+    assert all(numbered[n].status is RunStatus.FAILED for n in crashed)
     assert result.n_finished == trials - len(crashed)

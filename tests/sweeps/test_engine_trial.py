@@ -42,7 +42,9 @@ class Recorder:
         raise AssertionError("not shipped in these tests")
 
 
-def assignment(pruning: PruningGate | None = None, **params: object) -> TrialAssignment:
+def assignment(
+    pruning: PruningGate | None = None, metric_names: tuple[str, ...] = ("loss",), **params: object
+) -> TrialAssignment:
     return TrialAssignment(
         number=4,
         run_id="run-4",
@@ -51,7 +53,7 @@ def assignment(pruning: PruningGate | None = None, **params: object) -> TrialAss
         artifact_uri="/nowhere",
         ship_artifacts=False,
         pruning=pruning or PruningGate(),
-        metric_names=("loss",),
+        metric_names=metric_names,
     )
 
 
@@ -125,7 +127,13 @@ def test_report_raises_when_the_pruner_says_stop() -> None:
     trial.report(0.9, step=1)
     assert channel.reports == [(1, 0.9)]
     sent = channel.outboxes[-1]
-    assert sent.reports == ((0, 1.0),) and [p.step for p in sent.points] == [0]
+    # Both reports are points of the block; only the one the pruner has not seen is repeated for Optuna.
+    assert sent.reports == ((0, 1.0),)
+    assert [(p.key, p.step, p.value) for p in sent.points] == [
+        ("loss", 0, 1.0),
+        ("intermediate.loss", 0, 1.0),
+        ("intermediate.loss", 1, 0.9),
+    ]
     with pytest.raises(TrialPruned, match="pruned at step 2") as info:
         trial.report(0.8, step=2)
     assert isinstance(info.value, optuna.TrialPruned) and trial.should_prune()
@@ -136,7 +144,44 @@ def test_no_pruner_means_no_round_trip() -> None:
     trial = Trial(assignment(), channel)
     for step in range(5):
         trial.report(float(step), step)
-    assert channel.outboxes == [] and len(trial.take_outbox().reports) == 5
+    outbox = trial.take_outbox()
+    assert channel.outboxes == [] and outbox.reports == tuple((s, float(s)) for s in range(5))
+    assert [(p.key, p.step, p.value) for p in outbox.points] == [("intermediate.loss", s, float(s)) for s in range(5)]
+
+
+def test_a_full_buffer_of_reports_is_sent_as_points() -> None:
+    channel = Recorder()
+    trial = Trial(assignment(), channel, max_buffered=4)
+    trial.log_metric("loss", 1.0)
+    for step in range(3):
+        trial.report(0.5, step)
+    [sent] = channel.outboxes  # the metric point and three reports fill the buffer
+    assert len(sent.points) == 4 and len(sent.reports) == 3 and not trial.take_outbox()
+
+
+@pytest.mark.parametrize(
+    ("names", "objective", "expected"),
+    [
+        (("loss",), lambda t: 0.25, [("objective.loss", 0, 0.25)]),
+        (("loss", "acc"), lambda t: {"acc": 0.9, "loss": 0.1}, [("objective.loss", 0, 0.1), ("objective.acc", 0, 0.9)]),
+        # A pruned trial's last report stands as its objective value (docs/data-model.md).
+        (
+            ("loss",),
+            lambda t: [t.report(v, s) for s, v in enumerate((3.0, 2.0))] and 1 / 0,
+            [("objective.loss", 0, 2.0)],
+        ),
+        (("loss", "acc"), lambda t: t.report(2.0, 0) or exec("raise optuna.TrialPruned()", {"optuna": optuna}), []),
+        (("loss",), lambda t: exec("raise optuna.TrialPruned()", {"optuna": optuna}), []),  # never reported
+        (("loss",), lambda t: t.report(2.0, 0) or 1 / 0, []),  # failed: no objective value
+    ],
+    ids=["single", "multi", "pruned", "pruned-multi", "pruned-unreported", "failed"],
+)
+def test_objective_values_travel_as_points_of_the_final_block(names, objective, expected) -> None:  # type: ignore[no-untyped-def]
+    outcome = run_trial(objective, assignment(PruningGate(enabled=True), metric_names=names), Recorder(prune_from=1))
+    objective_points = [(p.key, p.step, p.value) for p in outcome.outbox.points if p.key.startswith("objective.")]
+    assert objective_points == expected
+    if outcome.state == "complete":
+        assert outcome.values == tuple(v for _, _, v in expected)
 
 
 def test_suggest_keeps_known_values_and_asks_for_new_ones() -> None:

@@ -155,6 +155,28 @@ def test_points_without_a_summary_row_are_kept_and_summarised(fresh_store_uri: s
         assert (s.last, s.last_step, s.min, s.min_step, s.max, s.max_step) == (3.0, 1, 2.0, 0, 3.0, 1)
 
 
+def test_summaries_rebuilt_from_points_alone_match_the_recorded_ones(fresh_store_uri: str, tmp_path) -> None:
+    # With every summary row lost, the migration's own (frozen) summary rule rebuilds each one,
+    # NaN-only series included: the same rows the writer had recorded.
+    make_0001_store(fresh_store_uri, str(tmp_path / "artifacts"))
+    engine = sa.create_engine(fresh_store_uri)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM metric_summaries")
+    finally:
+        engine.dispose()
+    migrate.upgrade(make_engine(fresh_store_uri))
+    engine = sa.create_engine(fresh_store_uri)
+    try:
+        with engine.connect() as conn:
+            columns = "run_id, key, last_value, last_step, last_timestamp, min_value, min_step, max_value, max_step"
+            got = conn.exec_driver_sql(f"SELECT {columns} FROM metric_summaries ORDER BY run_id, key").all()
+    finally:
+        engine.dispose()
+    want = [tuple(_summary_0001(r, k, h).values()) for (r, k), h in sorted(HISTORIES.items())]
+    assert [tuple(row) for row in got] == want
+
+
 def test_a_failed_upgrade_leaves_the_store_as_it_was(fresh_store_uri: str, tmp_path) -> None:
     make_0001_store(fresh_store_uri, str(tmp_path / "artifacts"))
     before = rows_0001(fresh_store_uri)

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import STORE_PARAMS
+from tests.conftest import SQL_STORE_PARAMS, STORE_PARAMS
 from tests.support.state import canon
-from tracking import InvalidParameter, MetricPoint, MetricSink, RunNotFound, RunStatus, TrackingClient
+from tracking import InvalidParameter, MetricPoint, MetricSink, RunFinished, RunNotFound, RunStatus, TrackingClient
 from tracking.point_block import PointBlock, blocks_from_points
 from tracking.point_buffer import PointBuffer
-from tracking.store import sql_store
+from tracking.store import Store, sql_store
 from tracking.store.metric_writer import summarise
 from tracking.validation import INT64_MAX, INT64_MIN, check_key, check_step
 
@@ -327,12 +327,12 @@ def test_blocks_store_exactly_what_the_per_point_path_stores(client: TrackingCli
     check()
 
 
-def test_a_batch_mixing_points_and_blocks_is_one_write(client: TrackingClient) -> None:
+def test_a_batch_mixing_points_and_blocks_is_one_write(client: TrackingClient, store: Store) -> None:
     a, b = client.start_run("e", "a"), client.start_run("e", "b")
     loose = [MetricPoint(a.run_id, "x", s, float(s), 1) for s in range(3)]
     block_a = PointBlock.from_points([MetricPoint(a.run_id, "x", s, -float(s), 2) for s in range(3, 6)])
     block_b = PointBlock.from_points([MetricPoint(b.run_id, k, 0, math.nan, 3) for k in ("n", "é ü \\ 漢字")])
-    client.store.write_metric_points([loose[0], block_a, loose[1], block_b, loose[2]])
+    store.write_metric_points([loose[0], block_a, loose[1], block_b, loose[2]])
     run = client.get_run(a.run_id)
     s = run.metrics["x"]
     assert (s.last, s.last_step, s.min, s.min_step, s.max, s.max_step) == (-5.0, 5, -5.0, 5, 2.0, 2)
@@ -341,29 +341,30 @@ def test_a_batch_mixing_points_and_blocks_is_one_write(client: TrackingClient) -
     assert set(other) == {"n", "é ü \\ 漢字"} and all(math.isnan(v.last) for v in other.values())
 
 
-def test_repeats_first_wins_and_a_retried_batch_changes_nothing(client: TrackingClient) -> None:
+def test_repeats_first_wins_and_a_retried_batch_changes_nothing(client: TrackingClient, store: Store) -> None:
     run = client.start_run("e")
     points = [MetricPoint(run.run_id, "a", s % 7, float(s), 100 + s) for s in range(20)]  # steps repeat
     block = PointBlock.from_points(points)
     assert block.has_repeats()
-    client.store.write_metric_points([block])
+    store.write_metric_points([block])
     before = stored(client, run.run_id)
     assert [(m.step, m.value) for m in client.get_metric_history(run.run_id, "a")] == [(s, float(s)) for s in range(7)]
-    client.store.write_metric_points([block])  # as if the commit went through but its reply was lost
+    store.write_metric_points([block])  # as if the commit went through but its reply was lost
     altered = PointBlock.from_points([p._replace(value=-p.value) for p in points])
-    client.store.write_metric_points([altered, *points[:3]])  # same steps, other values: the first stay
+    store.write_metric_points([altered, *points[:3]])  # same steps, other values: the first stay
     assert stored(client, run.run_id) == before
 
 
+@pytest.mark.parametrize("store_uri", SQL_STORE_PARAMS, indirect=True)
 def test_a_transient_failure_is_retried_without_duplicates(
     client: TrackingClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = client.start_run("e")
     real, attempts = sql_store.write_points, Counter[str]()
 
-    def write_then_fail(conn: sa.Connection, batch: Sequence[object]) -> None:
+    def write_then_fail(conn: sa.Connection, batch: Sequence[object], dialect: object) -> None:
         attempts["n"] += 1
-        real(conn, batch)  # type: ignore[arg-type]
+        real(conn, batch, dialect)  # type: ignore[arg-type]
         if attempts["n"] == 1:
             raise sa.exc.OperationalError("COPY metrics ...", {}, sqlite3.OperationalError("database is locked"))
 
@@ -402,7 +403,7 @@ def test_end_runs_stores_blocks_with_the_status(client: TrackingClient) -> None:
     info = client.get_run(run.run_id)
     assert info.status is RunStatus.FINISHED and info.metrics["loss"].last_step == 9
     assert info.metrics["objective"].last == 0.1
-    with pytest.raises(RunNotFound):  # an ended run takes no more points
+    with pytest.raises(RunFinished):  # an ended run takes no more points
         client.log_block(block)
 
 

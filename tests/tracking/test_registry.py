@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import functools
 import multiprocessing as mp
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 import tracking
 from tracking import ModelError, ModelNotFound, RegistryError, TrackingClient
+from tracking.errors import StoreError
 from tracking.registry import (
     AuditEntry,
     ModelRegistry,
@@ -195,6 +201,71 @@ def test_register_with_alias_is_one_step(client: TrackingClient) -> None:
     with pytest.raises(RegistryError, match="reserved"):
         registry.register_model("m", f"runs:/{run_id}/model", alias="latest")
     assert registry.get_latest_version("m").version == 1
+
+
+_REFUSE_ALIASES = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_alias BEFORE INSERT ON model_aliases BEGIN SELECT RAISE(ABORT, 'alias refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_alias() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'alias refused'; END $$ "
+        "LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_alias BEFORE INSERT ON model_aliases FOR EACH ROW EXECUTE FUNCTION refuse_alias()",
+    ],
+}
+_ALLOW_ALIASES = {
+    "sqlite": ["DROP TRIGGER refuse_alias"],
+    "postgresql": ["DROP TRIGGER refuse_alias ON model_aliases", "DROP FUNCTION refuse_alias()"],
+}
+
+
+def _run_sql(uri: str, statements: dict[str, list[str]]) -> None:
+    engine = sa.create_engine(uri)
+    try:
+        with engine.begin() as conn:
+            for statement in statements[conn.dialect.name]:
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def test_register_with_alias_leaves_nothing_when_the_alias_fails(client: TrackingClient, store_uri: str) -> None:
+    # The database itself refuses the alias row (a trigger), after the version row was written
+    # in the same transaction: the version, the model created for it and its audit must all go.
+    source = f"runs:/{logged_run(client)}/model"
+    _run_sql(store_uri, _REFUSE_ALIASES)
+    try:
+        with pytest.raises(StoreError, match="alias refused") as caught:
+            client.registry.register_model("m", source, alias="challenger", reason="best trial")
+        assert caught.value.__cause__ is not None  # the driver's error, chained, not raised
+        with pytest.raises(ModelNotFound):
+            client.registry.get_registered_model("m")
+    finally:
+        _run_sql(store_uri, _ALLOW_ALIASES)
+    version = client.registry.register_model("m", source, alias="challenger", reason="best trial")
+    assert (version.version, version.aliases) == (1, ("challenger",))  # the failed try took no number
+    assert [(e.action, e.version) for e in client.registry.audit_log("m")] == [("register", 1), ("alias", 1)]
+
+
+def test_the_sql_registry_store_keeps_the_protocol(client: TrackingClient, store_uri: str) -> None:
+    from tracking.registry.store import RegistryStore
+    from tracking.store import open_store
+
+    store = open_store(store_uri)
+    try:
+        records = store.registry_store()
+        assert isinstance(records, RegistryStore)
+        version = client.registry.register_model("m", f"runs:/{logged_run(client)}/model", tags={"team": "a"})
+        got = records.get_version("m", 1)
+        assert got == version  # the same record, read through another store on the database
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            got.stage = Stage.PRODUCTION  # type: ignore[misc]
+        with pytest.raises(TypeError):
+            got.tags["team"] = "b"  # type: ignore[index]
+        with pytest.raises(ModelNotFound, match="no version 2"):
+            records.get_version("m", 2)
+    finally:
+        store.close()
 
 
 def test_deleting_a_version_removes_its_aliases(client: TrackingClient) -> None:
@@ -532,3 +603,77 @@ def test_exported_names() -> None:
     }
     with tracking.connect("sqlite://") as client:
         assert isinstance(client.registry, ModelRegistry)
+
+
+# -- layering ----------------------------------------------------------------------------
+
+_TRACKING = Path(tracking.__file__).resolve().parent
+# Layers, lowest first: models know no registry, the registry knows no client nor store
+# module (it reaches the store through the RegistryStore protocol), only the client knows all.
+_LAYERS = ("tracking.models", "tracking.registry", "tracking.store", "tracking.client")
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """Every tracking module and the tracking modules it imports, anywhere in its body.
+
+    Function-level and ``TYPE_CHECKING`` imports count too: a deferred import is still a
+    dependency, and the point is that none goes up the layers.
+    """
+    names = {
+        ".".join(("tracking", *p.relative_to(_TRACKING).with_suffix("").parts)).removesuffix(".__init__")
+        for p in _TRACKING.rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for path in _TRACKING.rglob("*.py"):
+        module = ".".join(("tracking", *path.relative_to(_TRACKING).with_suffix("").parts)).removesuffix(".__init__")
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+        # Importing a.b.c runs a/__init__ and a/b/__init__ first (the root's lazy facade aside).
+        parents = {".".join(m.split(".")[:i]) for m in found for i in range(2, m.count(".") + 1)}
+        graph[module] = {m for m in found | parents if m in names and m != module}
+    return graph
+
+
+def _layer(module: str) -> str | None:
+    return next((layer for layer in _LAYERS if module == layer or module.startswith(layer + ".")), None)
+
+
+def test_models_registry_store_and_client_import_one_way() -> None:
+    graph = _module_imports()
+    upward: list[str] = []
+    for module, imported in graph.items():
+        seen, todo = set(imported), list(imported)
+        while todo:  # everything the module reaches, through modules of any layer
+            for nxt in graph[todo.pop()] - seen:
+                seen.add(nxt)
+                todo.append(nxt)
+        here = _layer(module)
+        if here is None:
+            continue
+        upward += [
+            f"{module} reaches {m}"
+            for m in sorted(seen)
+            if (there := _layer(m)) is not None and _LAYERS.index(there) > _LAYERS.index(here)
+        ]
+    assert upward == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "tracking.models",
+        "tracking.registry",
+        "tracking.registry.store",
+        "tracking.store.registry_sql",
+        "tracking.client",
+    ],
+)
+def test_each_layer_imports_alone_in_a_fresh_interpreter(module: str) -> None:
+    # Alone, first: a cycle shows up as a partially initialised module in one import order.
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

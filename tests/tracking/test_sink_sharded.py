@@ -6,10 +6,12 @@ import threading
 
 import pytest
 
+from tests.conftest import STORE_PARAMS
 from tests.tracking.test_sink import WAIT_S, Recorder, points, wait_until
 from tracking import MetricPoint, TrackingClient
 from tracking.point_block import PointBlock
-from tracking.sink import MetricSink, ShardedSink
+from tracking.sink import ShardedSink
+from tracking.store import Store
 
 
 def test_each_run_keeps_its_order_and_every_point_is_written_once() -> None:
@@ -70,14 +72,10 @@ def test_needs_two_shards() -> None:
         ShardedSink(Recorder(), 1)
 
 
-@pytest.mark.parametrize(
-    "store_uri",
-    [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)],
-    indirect=True,
-)
-def test_a_client_shards_its_sink_on_postgresql_only(client: TrackingClient, store_uri: str) -> None:
-    expected = MetricSink if store_uri.startswith("sqlite") else ShardedSink
-    assert type(client.sink) is expected
+@pytest.mark.parametrize("store_uri", STORE_PARAMS, indirect=True)
+def test_a_client_shards_its_sink_on_postgresql_only(client: TrackingClient, store: Store, store_uri: str) -> None:
+    # The store says how many writers gain from writing at once; the client's sink has as many.
+    assert store.sink_writers == client.sink_stats().writers == (1 if store_uri.startswith("sqlite") else 2)
     runs = [client.start_run(experiment="shards") for _ in range(6)]
     for run in runs:
         client.log_block(PointBlock.from_points(points(50, run_id=run.run_id, key="loss")))

@@ -12,7 +12,8 @@ import tracking
 from tests.support import postgres
 from tests.support.postgres import PostgresServer
 from tracking import InvalidURI, SchemaVersionError, StoreUnavailable
-from tracking.store import migrate
+from tracking.store import migrate, open_store
+from tracking.store.sql_store import SqlStore
 from tracking.uri import mask_password, resolve_store_uri
 
 # -- URIs ----------------------------------------------------------------------------------
@@ -46,6 +47,12 @@ def test_default_uri_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     with tracking.connect(artifacts=str(tmp_path / "a")) as client:
         assert client.list_experiments() == []
     assert (tmp_path / "env.db").exists()
+
+
+def test_open_store_gives_a_store_and_refuses_unknown_schemes(store: tracking.Store) -> None:
+    assert isinstance(store, tracking.Store)  # the SQL store implements the protocol
+    with pytest.raises(InvalidURI):
+        open_store("http2://somewhere")
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])
@@ -82,12 +89,14 @@ def test_password_never_shown_by_reprs_or_errors(postgres_server: PostgresServer
     with postgres_server.admin_connection() as conn:
         conn.execute(f'ALTER DATABASE "{database}" OWNER TO "{user}"')
     good = postgres_server.uri_for(database, user=user, password=password)
-    with tracking.connect(good, artifacts=str(tmp_path)) as client:
+    store = open_store(good)
+    assert isinstance(store, SqlStore)
+    with tracking.connect(store=store, artifacts=str(tmp_path)) as client:
         run = client.start_run("e")
         run.log_metric("m", 1.0)
-        for text in (repr(client), repr(client.store), str(client.store.engine.url), repr(run)):
+        for text in (repr(client), repr(store), str(store.engine.url), repr(run)):
             assert password not in text
-        assert "***" in repr(client) and "***" in repr(client.store)
+        assert "***" in repr(client) and "***" in repr(store)
         assert client.get_run(run.run_id).metrics["m"].last == 1.0  # the password did work
 
     wrong = "Wr0ng-Pa55word-xyz"
@@ -105,10 +114,12 @@ def test_password_never_shown_by_reprs_or_errors(postgres_server: PostgresServer
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_uri: str) -> None:
-    with tracking.connect(sqlite_uri) as client, client.store.engine.connect() as conn:
+    store = SqlStore(sqlite_uri)
+    with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5_000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.close()
 
 
 def test_sqlite_in_a_missing_folder_is_store_unavailable(tmp_path: Path) -> None:
@@ -139,9 +150,10 @@ def _execute(uri: str, *statements: str) -> None:
 
 
 def test_an_empty_database_gets_the_current_schema(fresh_store_uri: str) -> None:
-    with tracking.connect(fresh_store_uri) as client:
+    store = SqlStore(fresh_store_uri)
+    with tracking.connect(store=store) as client:
         client.start_run("e").end()
-        tables = set(sa.inspect(client.store.engine).get_table_names())
+        tables = set(sa.inspect(store.engine).get_table_names())
     assert {"experiments", "runs", "params", "tags", "metrics", "metric_summaries", "alembic_version"} <= tables
     assert _version(fresh_store_uri) == migrate.head_revision()
     with tracking.connect(fresh_store_uri) as again:  # a second connect finds it current

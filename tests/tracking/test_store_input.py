@@ -17,10 +17,12 @@ from tracking import (
     InvalidParameter,
     Metric,
     ParamConflict,
+    RunFinished,
     RunNotFound,
     TrackingClient,
     TrackingError,
 )
+from tracking.store import Store
 
 # Typed as Any on purpose: these are the wrong types the store must refuse.
 BAD_KEYS: list[Any] = ["", "   ", "k" * 251, "a\nb", "a\tb", "a\x00b", "a\x7fb", "\x1b[31m", None, 3]
@@ -54,7 +56,7 @@ def assert_refused_unchanged(
     assert run_state(client, run.run_id, artifact_root) == before
 
 
-def test_bad_keys_are_refused_everywhere(client: TrackingClient, seeded: ActiveRun) -> None:
+def test_bad_keys_are_refused_everywhere(client: TrackingClient, store: Store, seeded: ActiveRun) -> None:
     for key in BAD_KEYS:
         assert_refused_unchanged(client, seeded, partial(seeded.log_metric, key, 1.0))
         assert_refused_unchanged(client, seeded, partial(seeded.log_metrics, {"fine": 1.0, key: 2.0}))
@@ -64,7 +66,7 @@ def test_bad_keys_are_refused_everywhere(client: TrackingClient, seeded: ActiveR
         assert_refused_unchanged(client, seeded, partial(client.get_or_create_experiment, key))
         assert_refused_unchanged(client, seeded, partial(client.start_run, "e", tags={key: "v"}))
     assert len(client.list_experiments()) == 1
-    assert client.store.count_runs() == 1
+    assert store.count_runs() == 1
 
 
 def test_key_of_exactly_250_characters_round_trips(client: TrackingClient) -> None:
@@ -108,11 +110,13 @@ def test_extreme_steps_and_timestamps_are_stored(client: TrackingClient) -> None
 
 
 @pytest.mark.parametrize("value", [pytest.param("a\x00b", id="nul"), pytest.param("x" * 6001, id="overlong")])
-def test_bad_param_and_tag_values_are_refused(client: TrackingClient, seeded: ActiveRun, value: str) -> None:
+def test_bad_param_and_tag_values_are_refused(
+    client: TrackingClient, store: Store, seeded: ActiveRun, value: str
+) -> None:
     assert_refused_unchanged(client, seeded, lambda: seeded.log_param("beta", value))
     assert_refused_unchanged(client, seeded, lambda: seeded.set_tag("team", value))
     assert_refused_unchanged(client, seeded, lambda: client.start_run("e", params={"p": value}))
-    assert client.store.count_runs() == 1
+    assert store.count_runs() == 1
 
 
 def test_param_values_with_unicode_and_newlines_are_kept(client: TrackingClient) -> None:
@@ -121,10 +125,29 @@ def test_param_values_with_unicode_and_newlines_are_kept(client: TrackingClient)
 
 
 @pytest.mark.parametrize("name", [pytest.param("n" * 251, id="overlong"), pytest.param("a\x00b", id="nul"), 5])
-def test_bad_run_names_are_refused_and_no_run_is_made(client: TrackingClient, name: object) -> None:
+def test_bad_run_names_are_refused_and_no_run_is_made(client: TrackingClient, store: Store, name: object) -> None:
     with pytest.raises(InvalidParameter):
         client.start_run("e", name)  # type: ignore[arg-type]
-    assert client.store.count_runs() == 0
+    assert store.count_runs() == 0
+
+
+@pytest.mark.parametrize("run_id", ["", "a/b", "../x", "a b", "x" * 33, "é", 7, "a\n"])
+def test_bad_run_ids_are_refused_and_no_run_is_made(client: TrackingClient, store: Store, run_id: object) -> None:
+    with pytest.raises(InvalidParameter, match="run_id"):
+        client.start_run("e", run_id=run_id)  # type: ignore[arg-type]
+    assert store.count_runs() == 0
+
+
+def test_a_chosen_run_id_is_used_once(client: TrackingClient, store: Store) -> None:
+    from tracking import RunExists
+
+    run = client.start_run("e", "first", run_id="my-Run_01")
+    assert run.run_id == "my-Run_01" and client.get_run("my-Run_01").name == "first"
+    with pytest.raises(RunExists, match="my-Run_01"):
+        client.start_run("e", "second", run_id="my-Run_01", params={"p": 1}, tags={"t": "v"})
+    assert store.count_runs() == 1
+    info = client.get_run("my-Run_01")
+    assert (info.name, dict(info.params), dict(info.tags)) == ("first", {}, {})
 
 
 def test_a_param_conflict_in_a_batch_writes_nothing(client: TrackingClient, seeded: ActiveRun) -> None:
@@ -148,7 +171,7 @@ def test_logging_to_a_finished_run_is_refused(client: TrackingClient, seeded: Ac
         lambda: client.log_batch(seeded.run_id, [Metric("loss", 3.0, 10, 0)]),
         lambda: client.attach(seeded.run_id),
     ):
-        assert_refused_unchanged(client, seeded, call, RunNotFound)
+        assert_refused_unchanged(client, seeded, call, RunFinished)
 
 
 def test_a_run_finished_by_another_client_refuses_new_points(
@@ -160,12 +183,12 @@ def test_a_run_finished_by_another_client_refuses_new_points(
         run = other.start_run("e")
         run.log_metric("a", 1.0)
         run.end()
-    with pytest.raises(RunNotFound, match="FINISHED"):
+    with pytest.raises(RunFinished, match="FINISHED"):
         client.log_metric(run.run_id, "a", 2.0)
     assert len(client.get_metric_history(run.run_id, "a")) == 1
 
 
-def test_logging_to_an_unknown_run_is_refused(client: TrackingClient) -> None:
+def test_logging_to_an_unknown_run_is_refused(client: TrackingClient, store: Store) -> None:
     ghost = "0" * 32
     for call in (
         lambda: client.log_metric(ghost, "a", 1.0),
@@ -176,7 +199,7 @@ def test_logging_to_an_unknown_run_is_refused(client: TrackingClient) -> None:
         with pytest.raises(RunNotFound):
             call()
     client.flush()
-    assert client.store.metric_history(ghost, "a") == []
+    assert store.metric_histories([ghost], ["a"]) == {}
 
 
 def test_every_refusal_is_a_tracking_error_and_a_value_error(client: TrackingClient, seeded: ActiveRun) -> None:

@@ -13,6 +13,7 @@ import tracking
 from tests.conftest import STORE_PARAMS
 from tests.support.state import canon, metric_key, same_float
 from tracking import Metric, MetricPoint, TrackingClient
+from tracking.store import Store
 
 INF = math.inf
 NAN = math.nan
@@ -129,14 +130,14 @@ def test_a_point_logged_twice_at_one_step_keeps_one_value(client: TrackingClient
     assert (summary.min, summary.max) == (1.0, 2.0)
 
 
-def test_a_retried_batch_never_duplicates_or_changes_the_summary(client: TrackingClient) -> None:
+def test_a_retried_batch_never_duplicates_or_changes_the_summary(client: TrackingClient, store: Store) -> None:
     run = client.start_run("e")
     points = [MetricPoint(run.run_id, "a", s, float(s % 7), 1000 + s) for s in range(50)]
-    client.store.write_metric_points(points)
+    store.write_metric_points(points)
     before = client.get_run(run.run_id).metrics["a"]
-    client.store.write_metric_points(points)  # as if the commit went through but its reply was lost
+    store.write_metric_points(points)  # as if the commit went through but its reply was lost
     altered = [p._replace(value=p.value + 100.0) for p in points]
-    client.store.write_metric_points(altered)  # same steps, other values: the first values stay
+    store.write_metric_points(altered)  # same steps, other values: the first values stay
     assert len(client.get_metric_history(run.run_id, "a")) == 50
     assert client.get_run(run.run_id).metrics["a"] == before
     assert_summary_matches_history(client, run.run_id)
@@ -215,7 +216,7 @@ def test_histories_of_many_runs_and_keys(client: TrackingClient) -> None:
     for i, run in enumerate(runs):
         run.log_metrics({"a": float(i), "b": float(-i)}, step=0)
     client.flush()
-    out = client.store.metric_histories([r.run_id for r in runs], ["a"])
+    out = client.metric_histories([r.run_id for r in runs], ["a"])
     assert {rid: [m.value for m in by_key["a"]] for rid, by_key in out.items()} == {
         r.run_id: [float(i)] for i, r in enumerate(runs)
     }
@@ -253,7 +254,9 @@ def test_any_float_at_any_step_round_trips(client: TrackingClient, store_uri: st
     check()
 
 
-def test_writers_racing_on_one_run_store_each_step_once_with_a_true_summary(client: TrackingClient) -> None:
+def test_writers_racing_on_one_run_store_each_step_once_with_a_true_summary(
+    client: TrackingClient, store: Store
+) -> None:
     """Several connections write overlapping steps of the same keys at once (a run written
     from two places): no deadlock, one value per step, and the summary agrees with the history."""
     from concurrent.futures import ThreadPoolExecutor
@@ -278,7 +281,7 @@ def test_writers_racing_on_one_run_store_each_step_once_with_a_true_summary(clie
                 np.tile(writer + steps / 1000.0, len(order)),
                 np.full(len(steps) * len(order), 1_000 + batch),
             )
-            client.store.write_metric_points([block])
+            store.write_metric_points([block])
 
     with ThreadPoolExecutor(writers) as pool:
         list(pool.map(write, range(writers)))  # re-raises any writer's error

@@ -6,14 +6,15 @@ import math
 
 import pytest
 
-from tracking import InvalidParameter, MetricPoint, RunNotFound, RunStatus, TrackingClient
+from tracking import InvalidParameter, MetricPoint, RunFinished, RunNotFound, RunStatus, TrackingClient
+from tracking.store import Store
 
 
-def test_create_run_returns_what_get_run_reads_back(client: TrackingClient) -> None:
+def test_create_run_returns_what_get_run_reads_back(client: TrackingClient, store: Store) -> None:
     parent = client.start_run("e", "parent")
     experiment = client.get_or_create_experiment("e")
     for _ in range(2):  # the second time the parent is known to exist
-        created = client.store.create_run(
+        created = store.create_run(
             experiment,
             name="child",
             parent_run_id=parent.run_id,
@@ -40,7 +41,7 @@ def test_end_runs_stores_points_and_statuses_in_one_call(client: TrackingClient)
     assert ra.end_time is not None and rb.end_time is not None
     assert [m.value for m in client.get_metric_history(a.run_id, "loss")] == [3.0, 2.0]
     assert math.isnan(rb.metrics["loss"].last)
-    with pytest.raises(RunNotFound):  # an ended run takes no more points
+    with pytest.raises(RunFinished):  # an ended run takes no more points
         client.log_metrics(a.run_id, {"loss": 1.0})
 
 

@@ -1,23 +1,36 @@
-"""Earlier shapes of tables that a migration has since changed, frozen for the migrations that build or restore them."""
+"""The tables as each revision left them, frozen for the migrations that build or restore them.
+
+Migrations never read the live schema (`tracking.store.schema`): it follows the head revision,
+and a migration must build the same tables however far the head has moved on. A new
+migration that changes a table adds that table's new shape here, next to the old ones.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Index, MetaData, PrimaryKeyConstraint, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
-from tracking.limits import KEY_LEN, RUN_ID_LEN
-from tracking.store.schema import metadata
-
-# Tables a later migration changed, frozen here in their 0001 shape; every other table is
-# created from its current definition, which is still its 0001 shape.
-_CHANGED_LATER = ("metrics", "metric_summaries")
+# Frozen copies of tracking.limits at revision 0001: the column widths are part of the shape.
+KEY_LEN = 250
+RUN_ID_LEN = 32
 
 
 def tables_0001() -> MetaData:
     """The whole schema as revision 0001 created it."""
     tables = MetaData()
-    for table in metadata.sorted_tables:
-        if table.name not in _CHANGED_LATER:
-            table.to_metadata(tables)
+    _runs_0001(tables)
     Table(
         "metrics",
         tables,
@@ -43,4 +56,141 @@ def tables_0001() -> MetaData:
         PrimaryKeyConstraint("run_id", "key"),
         Index("ix_metric_summaries_key_last", "key", "last_value"),
     )
+    _registry_0001(tables)
     return tables
+
+
+def metric_tables_0002() -> MetaData:
+    """``metric_summaries`` and ``metrics`` as revision 0002 made them: points keyed by a series id."""
+    tables = MetaData()
+    Table(
+        "metric_summaries",
+        tables,
+        # SQLite hands out ids only for an INTEGER PRIMARY KEY (its rowid).
+        Column("series_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("run_id", String(RUN_ID_LEN), nullable=False),
+        Column("key", String(KEY_LEN), nullable=False),
+        Column("last_value", Float(precision=53), nullable=True),
+        Column("last_step", BigInteger, nullable=False),
+        Column("last_timestamp", BigInteger, nullable=False),
+        Column("min_value", Float(precision=53), nullable=True),
+        Column("min_step", BigInteger, nullable=False),
+        Column("max_value", Float(precision=53), nullable=True),
+        Column("max_step", BigInteger, nullable=False),
+        UniqueConstraint("run_id", "key", name="uq_metric_summaries_run_key"),
+        Index("ix_metric_summaries_key_last", "key", "last_value"),
+    )
+    Table(
+        "metrics",
+        tables,
+        Column("series_id", BigInteger, nullable=False),
+        Column("step", BigInteger, nullable=False),
+        Column("value", Float(precision=53), nullable=True),
+        Column("timestamp", BigInteger, nullable=False),
+        PrimaryKeyConstraint("series_id", "step"),
+        sqlite_with_rowid=False,
+    )
+    return tables
+
+
+def _runs_0001(tables: MetaData) -> None:
+    Table(
+        "experiments",
+        tables,
+        Column("experiment_id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(KEY_LEN), nullable=False, unique=True),
+        Column("artifact_location", Text, nullable=False),
+        Column("created_at", BigInteger, nullable=False),
+    )
+    Table(
+        "runs",
+        tables,
+        Column("run_id", String(RUN_ID_LEN), primary_key=True),
+        Column("experiment_id", Integer, ForeignKey("experiments.experiment_id"), nullable=False),
+        Column("name", String(KEY_LEN), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("start_time", BigInteger, nullable=False),
+        Column("end_time", BigInteger, nullable=True),
+        Column("parent_run_id", String(RUN_ID_LEN), nullable=True),
+        Column("artifact_uri", Text, nullable=False),
+        Column("error", Text, nullable=True),
+        Column("user", String(KEY_LEN), nullable=True),
+        Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+        Index("ix_runs_parent", "parent_run_id"),
+        Index("ix_runs_experiment_status", "experiment_id", "status"),
+    )
+    for name in ("params", "tags"):
+        Table(
+            name,
+            tables,
+            Column("run_id", String(RUN_ID_LEN), nullable=False),
+            Column("key", String(KEY_LEN), nullable=False),
+            Column("value", Text, nullable=False),
+            PrimaryKeyConstraint("run_id", "key"),
+            Index(f"ix_{name}_key_value", "key", "value"),
+        )
+
+
+def _registry_0001(tables: MetaData) -> None:
+    Table(
+        "registered_models",
+        tables,
+        Column("name", String(KEY_LEN), primary_key=True),
+        Column("description", Text, nullable=True),
+        Column("created_at", BigInteger, nullable=False),
+        Column("updated_at", BigInteger, nullable=False),
+        Column("next_version", Integer, nullable=False, default=1),
+    )
+    Table(
+        "registered_model_tags",
+        tables,
+        Column("name", String(KEY_LEN), ForeignKey("registered_models.name"), nullable=False),
+        Column("key", String(KEY_LEN), nullable=False),
+        Column("value", Text, nullable=False),
+        PrimaryKeyConstraint("name", "key"),
+    )
+    Table(
+        "model_versions",
+        tables,
+        Column("name", String(KEY_LEN), ForeignKey("registered_models.name"), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("run_id", String(RUN_ID_LEN), nullable=True),
+        Column("source", Text, nullable=False),
+        Column("stage", String(16), nullable=False, default="None"),
+        Column("description", Text, nullable=True),
+        Column("created_at", BigInteger, nullable=False),
+        Column("updated_at", BigInteger, nullable=False),
+        PrimaryKeyConstraint("name", "version"),
+    )
+    Table(
+        "model_version_tags",
+        tables,
+        Column("name", String(KEY_LEN), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("key", String(KEY_LEN), nullable=False),
+        Column("value", Text, nullable=False),
+        PrimaryKeyConstraint("name", "version", "key"),
+    )
+    Table(
+        "model_aliases",
+        tables,
+        Column("name", String(KEY_LEN), nullable=False),
+        Column("alias", String(KEY_LEN), nullable=False),
+        Column("version", Integer, nullable=False),
+        PrimaryKeyConstraint("name", "alias"),
+    )
+    Table(
+        "registry_audit_log",
+        tables,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(KEY_LEN), nullable=False),
+        Column("version", Integer, nullable=True),
+        Column("action", String(32), nullable=False),
+        Column("subject", String(KEY_LEN), nullable=True),
+        Column("from_value", Text, nullable=True),
+        Column("to_value", Text, nullable=True),
+        Column("at", BigInteger, nullable=False),
+        Column("actor", String(KEY_LEN), nullable=False),
+        Column("reason", Text, nullable=True),
+        Index("ix_registry_audit_name_at", "name", "at"),
+    )

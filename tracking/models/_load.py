@@ -6,7 +6,6 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,10 +14,7 @@ from tracking.errors import InvalidArtifactPath, InvalidURI, ModelError, ModelIn
 from tracking.models._info import ModelInfo, read_model_info
 from tracking.models._payload import verified_loads
 from tracking.models._signature import Signature, check_input
-
-if TYPE_CHECKING:
-    from tracking.client import TrackingClient
-    from tracking.registry import ModelVersion
+from tracking.models._source import ModelSource, RegisteredVersion
 
 _STAGES = {"none": "None", "staging": "Staging", "production": "Production", "archived": "Archived"}
 _DIGITS = re.compile(r"\d+")
@@ -119,19 +115,10 @@ class LoadedModel:
         return np.asarray(body["data"])
 
 
-def load_model(uri: str, client: TrackingClient | None = None) -> LoadedModel:
-    """Load the model at ``uri`` from ``client``'s store (default: :func:`tracking.connect`)."""
-    if client is None:
-        from tracking.client import connect
-
-        with connect() as own:
-            return _load(uri, own)
-    return _load(uri, client)
-
-
-def _load(uri: str, client: TrackingClient) -> LoadedModel:
+def load_model(uri: str, client: ModelSource) -> LoadedModel:
+    """Load the model at ``uri`` from ``client``'s store (`tracking.load_model` connects one for you)."""
     ref = parse_model_uri(uri)
-    registered: ModelVersion | None = None
+    registered: RegisteredVersion | None = None
     if ref.scheme == "models":
         registered = _resolve_version(ref, client)
         ref = parse_model_uri(registered.source)
@@ -157,7 +144,7 @@ def _load(uri: str, client: TrackingClient) -> LoadedModel:
     return LoadedModel(raw, info, uri, artifacts)
 
 
-def _resolve_version(ref: ModelRef, client: TrackingClient) -> ModelVersion:
+def _resolve_version(ref: ModelRef, client: ModelSource) -> RegisteredVersion:
     registry = client.registry
     assert ref.name is not None
     if ref.version is not None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from tracking.registry._promote import GOALS, Scorer
-from tracking.registry._registry import CHALLENGER, CHAMPION, ModelRegistry, check_alias, check_model_name
+from tracking.registry._registry import ModelRegistry, check_alias, check_model_name
 from tracking.registry.entities import (
+    CHALLENGER,
+    CHAMPION,
     SHA256_TAG,
     AuditEntry,
     ModelVersion,

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from tracking.errors import RegistryError
+from tracking.models import LoadedModel, load_model
+from tracking.registry._host import RegistryHost
 from tracking.registry.entities import ModelVersion, PromotionDecision
-
-if TYPE_CHECKING:
-    from tracking.client import TrackingClient
-    from tracking.models import LoadedModel
+from tracking.sweep_layout import objective_key
 
 GOALS = ("maximize", "minimize")
-Scorer = Callable[["LoadedModel", object, object], float]
+Scorer = Callable[[LoadedModel, object, object], float]
 
 
 def check_goal(goal: str, min_delta: float) -> str:
@@ -26,12 +24,12 @@ def check_goal(goal: str, min_delta: float) -> str:
     return normalised
 
 
-def run_metric(client: TrackingClient, version: ModelVersion, metric: str) -> float:
-    """The last logged value of ``metric`` (or the sweep's ``objective.<metric>``) in the version's run."""
+def run_metric(client: RegistryHost, version: ModelVersion, metric: str) -> float:
+    """The last logged value of ``metric`` (or the sweep's objective key for it) in the version's run."""
     if version.run_id is None:
         raise RegistryError(f"{version.name} v{version.version} has no source run to read {metric!r} from")
     run = client.get_run(version.run_id)
-    for key in (metric, f"objective.{metric}"):
+    for key in (metric, objective_key(metric)):
         summary = run.metrics.get(key)
         if summary is not None:
             if math.isnan(summary.last):
@@ -40,16 +38,14 @@ def run_metric(client: TrackingClient, version: ModelVersion, metric: str) -> fl
     logged = ", ".join(sorted(run.metrics)) or "none"
     raise RegistryError(
         f"run {run.run_id} of {version.name} v{version.version} has no metric {metric!r} "
-        f"(nor objective.{metric}); it logged: {logged}"
+        f"(nor {objective_key(metric)}); it logged: {logged}"
     )
 
 
 def data_metric(
-    client: TrackingClient, version: ModelVersion, data: tuple[object, object], scorer: Scorer | None
+    client: RegistryHost, version: ModelVersion, data: tuple[object, object], scorer: Scorer | None
 ) -> float:
     """Score the version on ``data = (X, y)``: ``scorer(model, X, y)``, else the model's own ``score``."""
-    from tracking.models import load_model
-
     try:
         x, y = data
     except (TypeError, ValueError):

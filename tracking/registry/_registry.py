@@ -1,18 +1,17 @@
-"""The model registry over a tracking client's store: versions, aliases, stages, audit, promotion."""
+"""The model registry over a tracking store: the rules (names, aliases, promotion), persisted by a `RegistryStore`."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Mapping
 
-from sqlalchemy import Connection
-
-from tracking.errors import ModelNotFound, RegistryError
+from tracking.errors import RegistryError
 from tracking.models import parse_model_uri, read_model_info
-from tracking.registry import _sql as q
+from tracking.registry._host import RegistryHost
 from tracking.registry._promote import Scorer, check_goal, data_metric, decide, run_metric
 from tracking.registry.entities import (
+    CHALLENGER,
+    CHAMPION,
     SHA256_TAG,
     AuditEntry,
     ModelVersion,
@@ -20,14 +19,9 @@ from tracking.registry.entities import (
     RegisteredModel,
     Stage,
 )
-from tracking.store.engine import read_connection, with_retries
+from tracking.registry.store import RegistryStore
 from tracking.validation import check_key, param_text
 
-if TYPE_CHECKING:
-    from tracking.client import TrackingClient
-
-T = TypeVar("T")
-CHAMPION, CHALLENGER = "champion", "challenger"
 _NAME = re.compile(r"[\w][\w.\-]*")
 _ALIAS = re.compile(r"[\w-]+")
 _RESERVED = re.compile(r"latest|v\d+", re.IGNORECASE)
@@ -54,23 +48,20 @@ def check_alias(alias: str) -> str:
 class ModelRegistry:
     """Registered models of one store; built by ``client.registry``.
 
-    Every change is one transaction and, for aliases and stages, one audit-log entry saying
-    who (``actor``, default the client's user) and why (``reason``).
+    Every change is one transaction of ``store`` and, for aliases and stages, one audit-log
+    entry saying who (``actor``, default the client's user) and why (``reason``). This class
+    keeps the rules; the `RegistryStore` keeps the records.
     """
 
-    def __init__(self, client: TrackingClient) -> None:
+    def __init__(self, client: RegistryHost, store: RegistryStore) -> None:
         self.client = client
-        self._engine = client.store.engine
+        self._store = store
 
     def __repr__(self) -> str:
-        return f"ModelRegistry({self.client.store!r})"
+        return f"ModelRegistry({self._store!r})"
 
     def _actor(self, actor: str | None) -> str:
         return actor or self.client.user
-
-    def _read(self, work: Callable[[Connection], T]) -> T:
-        with read_connection(self._engine) as conn:
-            return work(conn)
 
     # -- registered models -------------------------------------------------------------
 
@@ -78,31 +69,16 @@ class ModelRegistry:
         self, name: str, description: str | None = None, tags: Mapping[str, object] | None = None
     ) -> RegisteredModel:
         check_model_name(name)
-        texts = _texts(tags)
-
-        def create(conn: Connection) -> RegisteredModel:
-            if not q.insert_model_without_commit(conn, name, description, q.now_ms()):
-                raise RegistryError(f"a registered model named {name!r} already exists")
-            q.set_tags_without_commit(conn, q.MT, {"name": name}, texts)
-            return q.require_model(conn, name)
-
-        return with_retries(self._engine, create)
+        return self._store.create_model(name, description, _texts(tags))
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        return self._read(lambda conn: q.require_model(conn, name))
+        return self._store.get_model(name)
 
     def list_registered_models(self) -> list[RegisteredModel]:
-        return self._read(q.read_models)
+        return self._store.list_models()
 
     def set_registered_model_tag(self, name: str, key: str, value: object) -> None:
-        texts = _texts({key: value})
-
-        def set_tag(conn: Connection) -> None:
-            q.lock_model_without_commit(conn, name)
-            q.set_tags_without_commit(conn, q.MT, {"name": name}, texts)
-            q.touch_model_without_commit(conn, name, q.now_ms())
-
-        with_retries(self._engine, set_tag)
+        self._store.set_model_tags(name, _texts({key: value}))
 
     # -- versions ----------------------------------------------------------------------
 
@@ -129,120 +105,43 @@ class ModelRegistry:
         check_model_name(name)
         if alias is not None:
             check_alias(alias)
-        source = model_uri if model_uri.startswith("runs:/") else f"runs:/{model_uri}/{path}"
         if model_uri.startswith("models:/"):
             raise RegistryError(f"register a run's model (runs:/<run_id>/<path>), not {model_uri!r}")
-        ref = parse_model_uri(source)
+        ref = parse_model_uri(model_uri if model_uri.startswith("runs:/") else f"runs:/{model_uri}/{path}")
         assert ref.run_id is not None and ref.path is not None
-        source = f"runs:/{ref.run_id}/{ref.path}"
         # Raises a clear ModelError when the run logged no model at that path.
         info = read_model_info(self.client.artifacts(ref.run_id), ref.path)
-        texts = {**_texts(tags), SHA256_TAG: info.sha256}
-        who = self._actor(actor)
-
-        def register(conn: Connection) -> ModelVersion:
-            at = q.now_ms()
-            q.insert_model_without_commit(conn, name, None, at)
-            q.lock_model_without_commit(conn, name)
-            version = q.allocate_version_without_commit(conn, name, at)
-            q.insert_version_without_commit(conn, name, version, ref.run_id, source, description, at)
-            q.set_tags_without_commit(conn, q.VT, {"name": name, "version": version}, texts)
-            q.audit_without_commit(
-                conn,
-                name,
-                version=version,
-                action="register",
-                subject=None,
-                from_value=None,
-                to_value=source,
-                at=at,
-                actor=who,
-                reason=reason,
-            )
-            if alias is not None:
-                self._move_alias_without_commit(conn, name, alias, version, who, reason)
-            return q.require_version(conn, name, version)
-
-        return with_retries(self._engine, register)
+        return self._store.register_version(
+            name,
+            run_id=ref.run_id,
+            source=f"runs:/{ref.run_id}/{ref.path}",
+            description=description,
+            tags={**_texts(tags), SHA256_TAG: info.sha256},
+            actor=self._actor(actor),
+            reason=reason,
+            alias=alias,
+        )
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
-        return self._read(lambda conn: q.require_version(conn, name, int(version)))
+        return self._store.get_version(name, int(version))
 
     def list_model_versions(self, name: str, stage: Stage | str | None = None) -> list[ModelVersion]:
-        wanted = Stage.parse(stage) if stage is not None else None
-
-        def read(conn: Connection) -> list[ModelVersion]:
-            q.require_model(conn, name)
-            return q.read_versions(conn, name, stage=wanted)
-
-        return self._read(read)
+        return self._store.list_versions(name, Stage.parse(stage) if stage is not None else None)
 
     def get_latest_version(self, name: str, stage: Stage | str | None = None) -> ModelVersion:
         """The highest version of ``name``, or the highest in ``stage`` when given."""
-        wanted = Stage.parse(stage) if stage is not None else None
-
-        def read(conn: Connection) -> ModelVersion:
-            q.require_model(conn, name)
-            number = q.latest_version_number(conn, name, wanted)
-            if number is None:
-                where = f" in stage {wanted.value}" if wanted else ""
-                raise ModelNotFound(f"model {name!r} has no version{where}")
-            return q.require_version(conn, name, number)
-
-        return self._read(read)
+        return self._store.latest_version(name, Stage.parse(stage) if stage is not None else None)
 
     def set_model_version_tag(self, name: str, version: int, key: str, value: object) -> None:
         if key == SHA256_TAG:
             raise RegistryError(f"tag {SHA256_TAG!r} is kept by the registry and cannot be set")
-        texts = _texts({key: value})
-
-        def set_tag(conn: Connection) -> None:
-            q.lock_model_without_commit(conn, name)
-            q.require_version(conn, name, version)
-            q.set_tags_without_commit(conn, q.VT, {"name": name, "version": version}, texts)
-
-        with_retries(self._engine, set_tag)
+        self._store.set_version_tags(name, int(version), _texts({key: value}))
 
     def delete_model_version(
         self, name: str, version: int, *, reason: str | None = None, actor: str | None = None
     ) -> None:
         """Delete a version and the aliases pointing at it; its number is never reused."""
-        who = self._actor(actor)
-
-        def remove(conn: Connection) -> None:
-            at = q.now_ms()
-            q.lock_model_without_commit(conn, name)
-            q.require_version(conn, name, version)
-            for alias in q.aliases_of_version(conn, name, version):
-                q.delete_alias_without_commit(conn, name, alias)
-                q.audit_without_commit(
-                    conn,
-                    name,
-                    version=version,
-                    action="alias",
-                    subject=alias,
-                    from_value=version,
-                    to_value=None,
-                    at=at,
-                    actor=who,
-                    reason=f"version {version} deleted",
-                )
-            q.delete_version_without_commit(conn, name, version)
-            q.audit_without_commit(
-                conn,
-                name,
-                version=version,
-                action="delete",
-                subject=None,
-                from_value=version,
-                to_value=None,
-                at=at,
-                actor=who,
-                reason=reason,
-            )
-            q.touch_model_without_commit(conn, name, at)
-
-        with_retries(self._engine, remove)
+        self._store.delete_version(name, int(version), actor=self._actor(actor), reason=reason)
 
     # -- aliases -----------------------------------------------------------------------
 
@@ -251,74 +150,13 @@ class ModelRegistry:
     ) -> ModelVersion:
         """Point ``alias`` at ``version``, moving it if it pointed elsewhere (audit: from -> to)."""
         check_alias(alias)
-        who = self._actor(actor)
-
-        def move(conn: Connection) -> ModelVersion:
-            q.lock_model_without_commit(conn, name)
-            q.require_version(conn, name, version)
-            self._move_alias_without_commit(conn, name, alias, version, who, reason)
-            return q.require_version(conn, name, version)
-
-        return with_retries(self._engine, move)
-
-    @staticmethod
-    def _move_alias_without_commit(
-        conn: Connection, name: str, alias: str, version: int, actor: str, reason: str | None
-    ) -> None:
-        previous = q.alias_target(conn, name, alias)
-        if previous == version:
-            return  # nothing moves, nothing to audit
-        at = q.now_ms()
-        q.set_alias_without_commit(conn, name, alias, version)
-        q.audit_without_commit(
-            conn,
-            name,
-            version=version,
-            action="alias",
-            subject=alias,
-            from_value=previous,
-            to_value=version,
-            at=at,
-            actor=actor,
-            reason=reason,
-        )
-        q.touch_model_without_commit(conn, name, at)
+        return self._store.set_alias(name, alias, int(version), actor=self._actor(actor), reason=reason)
 
     def delete_alias(self, name: str, alias: str, *, reason: str | None = None, actor: str | None = None) -> None:
-        who = self._actor(actor)
-
-        def remove(conn: Connection) -> None:
-            at = q.now_ms()
-            q.lock_model_without_commit(conn, name)
-            previous = q.alias_target(conn, name, alias)
-            if previous is None:
-                raise ModelNotFound(f"model {name!r} has no alias @{alias}")
-            q.delete_alias_without_commit(conn, name, alias)
-            q.audit_without_commit(
-                conn,
-                name,
-                version=previous,
-                action="alias",
-                subject=alias,
-                from_value=previous,
-                to_value=None,
-                at=at,
-                actor=who,
-                reason=reason,
-            )
-            q.touch_model_without_commit(conn, name, at)
-
-        with_retries(self._engine, remove)
+        self._store.delete_alias(name, alias, actor=self._actor(actor), reason=reason)
 
     def get_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        def read(conn: Connection) -> ModelVersion:
-            q.require_model(conn, name)
-            version = q.alias_target(conn, name, alias)
-            if version is None:
-                raise ModelNotFound(f"model {name!r} has no alias @{alias}")
-            return q.require_version(conn, name, version)
-
-        return self._read(read)
+        return self._store.version_by_alias(name, alias)
 
     # -- stages ------------------------------------------------------------------------
 
@@ -336,59 +174,15 @@ class ModelRegistry:
         target = Stage.parse(stage)
         if archive_existing and target not in (Stage.STAGING, Stage.PRODUCTION):
             raise RegistryError(f"archive_existing applies to Staging or Production, not {target.value}")
-        who = self._actor(actor)
-
-        def move(conn: Connection) -> ModelVersion:
-            at = q.now_ms()
-            q.lock_model_without_commit(conn, name)
-            current = q.require_version(conn, name, version).stage
-            if current is not target:
-                q.set_stage_without_commit(conn, name, version, target, at)
-                q.audit_without_commit(
-                    conn,
-                    name,
-                    version=version,
-                    action="stage",
-                    subject="stage",
-                    from_value=current.value,
-                    to_value=target.value,
-                    at=at,
-                    actor=who,
-                    reason=reason,
-                )
-            if archive_existing:
-                for other in q.versions_in_stage(conn, name, target):
-                    if other == version:
-                        continue
-                    q.set_stage_without_commit(conn, name, other, Stage.ARCHIVED, at)
-                    why = f"archived: version {version} moved to {target.value}" + (f" ({reason})" if reason else "")
-                    q.audit_without_commit(
-                        conn,
-                        name,
-                        version=other,
-                        action="stage",
-                        subject="stage",
-                        from_value=target.value,
-                        to_value=Stage.ARCHIVED.value,
-                        at=at,
-                        actor=who,
-                        reason=why,
-                    )
-            q.touch_model_without_commit(conn, name, at)
-            return q.require_version(conn, name, version)
-
-        return with_retries(self._engine, move)
+        return self._store.transition_stage(
+            name, int(version), target, archive_existing=archive_existing, actor=self._actor(actor), reason=reason
+        )
 
     # -- audit and promotion -----------------------------------------------------------
 
     def audit_log(self, name: str) -> list[AuditEntry]:
         """Every registration, alias move, stage change, deletion and promotion of ``name``, oldest first."""
-
-        def read(conn: Connection) -> list[AuditEntry]:
-            q.require_model(conn, name)
-            return q.read_audit(conn, name)
-
-        return self._read(read)
+        return self._store.audit_log(name)
 
     def promote(
         self,
@@ -410,7 +204,6 @@ class ModelRegistry:
         challenger becomes champion. The decision is recorded in the audit log either way.
         """
         goal = check_goal(goal, min_delta)
-        who = self._actor(actor)
         aliases = self.get_registered_model(name).aliases
         champion_v, challenger_v = aliases.get(CHAMPION), aliases.get(CHALLENGER)
         if challenger_v is None:
@@ -441,26 +234,8 @@ class ModelRegistry:
             evaluated_on="data" if data is not None else "runs",
         )
         why = decision.reason + (f"; {reason}" if reason else "")
-
-        def record(conn: Connection) -> None:
-            q.lock_model_without_commit(conn, name)
-            q.check_unchanged(conn, name, {CHAMPION: champion_v, CHALLENGER: challenger_v})
-            if decision.promoted:
-                self._move_alias_without_commit(conn, name, CHAMPION, challenger_v, who, why)
-            q.audit_without_commit(
-                conn,
-                name,
-                version=challenger_v,
-                action="promote",
-                subject=CHAMPION,
-                from_value=champion_v,
-                to_value=decision.champion_after,
-                at=q.now_ms(),
-                actor=who,
-                reason=why,
-            )
-
-        with_retries(self._engine, record)
+        # The store refuses the record when either alias moved since they were read above.
+        self._store.record_promotion(decision, actor=self._actor(actor), reason=why)
         return decision
 
 

@@ -12,6 +12,8 @@ from tracking.errors import RegistryError
 
 # Version tag holding the payload hash seen at registration; loading a version checks it.
 SHA256_TAG = "sweeps.model.sha256"
+# The aliases a promotion compares and moves.
+CHAMPION, CHALLENGER = "champion", "challenger"
 
 
 class Stage(StrEnum):

@@ -1,57 +1,28 @@
-"""``search_runs``: filter and order runs in SQL, then shape the page as a polars DataFrame."""
+"""The SQL query behind ``search_runs`` (for SQL stores): filter, order and limit runs, ids only."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import polars as pl
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
-from tracking.entities import Run
 from tracking.errors import InvalidParameter
 from tracking.search.compiler import compile_filter, compile_order_by
 from tracking.store import schema as t
-from tracking.store.engine import read_connection
-from tracking.store.sql_store import SqlStore
-
-ATTRIBUTE_COLUMNS = (
-    "run_id",
-    "experiment_id",
-    "name",
-    "status",
-    "start_time",
-    "end_time",
-    "duration_s",
-    "parent_run_id",
-    "user",
-    "artifact_uri",
-    "error",
-)
-_BASE_SCHEMA: dict[str, pl.DataType] = {
-    "run_id": pl.String(),
-    "experiment_id": pl.Int64(),
-    "name": pl.String(),
-    "status": pl.String(),
-    "start_time": pl.Datetime("ms", "UTC"),
-    "end_time": pl.Datetime("ms", "UTC"),
-    "duration_s": pl.Float64(),
-    "parent_run_id": pl.String(),
-    "user": pl.String(),
-    "artifact_uri": pl.String(),
-    "error": pl.String(),
-}
 
 
-def search_run_ids(
-    store: SqlStore,
+def select_run_ids(
     *,
     experiment_ids: Sequence[int] = (),
     filter_text: str | None = None,
     order_by: Sequence[str] = (),
     max_results: int = 1_000,
     parent_run_id: str | None = None,
-) -> list[str]:
-    """Ids of the matching runs, ordered; the filter is compiled to bound SQL, never spliced."""
+) -> Select[tuple[str]]:
+    """The query of the matching runs' ids, ordered; the filter is compiled to bound SQL, never spliced.
+
+    Raises `FilterError` for a filter or order-by that does not parse.
+    """
     if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
         raise InvalidParameter(f"max_results must be a positive integer, got {max_results!r}")
     runs = t.runs.c
@@ -61,72 +32,4 @@ def search_run_ids(
     if parent_run_id is not None:
         stmt = stmt.where(runs.parent_run_id == parent_run_id)
     # Newest first unless told otherwise; run_id makes the order total, so pages are stable.
-    stmt = stmt.order_by(*compile_order_by(list(order_by)), runs.start_time.desc(), runs.run_id)
-    with read_connection(store.engine) as conn:
-        return list(conn.execute(stmt.limit(max_results)).scalars())
-
-
-def search_runs(
-    store: SqlStore,
-    *,
-    experiment_ids: Sequence[int] = (),
-    filter_text: str | None = None,
-    order_by: Sequence[str] = (),
-    max_results: int = 1_000,
-    parent_run_id: str | None = None,
-) -> pl.DataFrame:
-    """One row per matching run: attributes, then ``params.*``, ``metrics.*`` (latest), ``tags.*``."""
-    ids = search_run_ids(
-        store,
-        experiment_ids=experiment_ids,
-        filter_text=filter_text,
-        order_by=order_by,
-        max_results=max_results,
-        parent_run_id=parent_run_id,
-    )
-    return runs_frame(store.get_runs(ids))
-
-
-def runs_frame(runs: Sequence[Run]) -> pl.DataFrame:
-    """A DataFrame of frozen runs, in their order; keys absent from a run are null."""
-    param_keys = sorted({k for r in runs for k in r.params})
-    metric_keys = sorted({k for r in runs for k in r.metrics})
-    tag_keys = sorted({k for r in runs for k in r.tags})
-    columns: dict[str, list] = {
-        "run_id": [r.run_id for r in runs],
-        "experiment_id": [r.experiment_id for r in runs],
-        "name": [r.name for r in runs],
-        "status": [r.status.value for r in runs],
-        "start_time": [r.start_time for r in runs],
-        "end_time": [r.end_time for r in runs],
-        "duration_s": [r.duration_s for r in runs],
-        "parent_run_id": [r.parent_run_id for r in runs],
-        "user": [r.user for r in runs],
-        "artifact_uri": [r.artifact_uri for r in runs],
-        "error": [r.error for r in runs],
-    }
-    schema = dict(_BASE_SCHEMA)
-    for key in param_keys:
-        columns[f"params.{key}"] = [r.params.get(key) for r in runs]
-        schema[f"params.{key}"] = pl.String()
-    for key in metric_keys:
-        columns[f"metrics.{key}"] = [_latest(r, key) for r in runs]
-        schema[f"metrics.{key}"] = pl.Float64()
-    for key in tag_keys:
-        columns[f"tags.{key}"] = [r.tags.get(key) for r in runs]
-        schema[f"tags.{key}"] = pl.String()
-    frame = pl.DataFrame(
-        {k: v for k, v in columns.items() if k not in ("start_time", "end_time")},
-        schema={k: v for k, v in schema.items() if k not in ("start_time", "end_time")},
-        nan_to_null=False,
-    )
-    times = pl.DataFrame(
-        {"start_time": columns["start_time"], "end_time": columns["end_time"]},
-        schema={"start_time": pl.Int64(), "end_time": pl.Int64()},
-    ).cast({"start_time": _BASE_SCHEMA["start_time"], "end_time": _BASE_SCHEMA["end_time"]})
-    return pl.concat([frame, times], how="horizontal").select(list(schema))
-
-
-def _latest(run: Run, key: str) -> float | None:
-    summary = run.metrics.get(key)
-    return None if summary is None else summary.last
+    return stmt.order_by(*compile_order_by(list(order_by)), runs.start_time.desc(), runs.run_id).limit(max_results)

@@ -1,21 +1,26 @@
-"""The hot path: write a batch of metric points and point blocks, and their summaries, in one transaction."""
+"""The hot path: write a batch of metric points and point blocks, and their summaries, in one transaction.
+
+What differs between databases (the summary upsert, the point insert) is the dialect's.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import Connection, text
 
 from tracking.entities import MetricPoint
 from tracking.point_block import PointBlock, SummaryRow
-from tracking.store import pg_copy
+
+if TYPE_CHECKING:
+    from tracking.store.dialects import Dialect
 
 Segment = list[MetricPoint] | PointBlock  # loose points between blocks, or one block
 
-_SUMMARY_UPSERT = """
+SUMMARY_UPSERT = """
 INSERT INTO metric_summaries AS s (run_id, key, last_value, last_step, last_timestamp,
                                    min_value, min_step, max_value, max_step)
 {rows}
@@ -38,23 +43,12 @@ ON CONFLICT (run_id, key) DO UPDATE SET
                    THEN excluded.max_value ELSE s.max_value END
 """
 
-_SUMMARY_SQLITE = _SUMMARY_UPSERT.format(rows=f"VALUES ({', '.join('?' * 9)})")
-# PostgreSQL: every row of a batch in one statement (columns as arrays), not one per row,
-# returning the series ids that the points are written with.
-_SUMMARY_PG = (
-    _SUMMARY_UPSERT.format(
-        rows="SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::int8[], %s::int8[],"
-        " %s::float8[], %s::int8[], %s::float8[], %s::int8[])"
-    )
-    + " RETURNING run_id, key, series_id"
-)
 _SUMMARY_REPLACE = """
 UPDATE metric_summaries SET
   last_value = :last_value, last_step = :last_step, last_timestamp = :last_timestamp,
   min_value = :min_value, min_step = :min_step, max_value = :max_value, max_step = :max_step
 WHERE series_id = :series_id
 """
-_INSERT_SQLITE = "INSERT OR IGNORE INTO metrics (series_id, step, value, timestamp) VALUES (?, ?, ?, ?)"
 
 SeriesIds = dict[tuple[str, str], int]  # (run id, key) -> series id
 
@@ -84,7 +78,7 @@ def summarise(points: Sequence[MetricPoint]) -> list[tuple]:
     return [tuple(r) for r in acc.values()]
 
 
-def write_points(conn: Connection, batch: Sequence[MetricPoint | PointBlock]) -> None:
+def write_points(conn: Connection, batch: Sequence[MetricPoint | PointBlock], dialect: Dialect) -> None:
     """Insert the points of ``batch`` (a point already stored at its step is kept) and update summaries.
 
     Runs inside the caller's transaction; idempotent, so a retried batch never duplicates.
@@ -94,39 +88,15 @@ def write_points(conn: Connection, batch: Sequence[MetricPoint | PointBlock]) ->
     if not segments:
         return
     raw = conn.connection.driver_connection
-    sqlite = conn.dialect.name == "sqlite"
     # Summaries first: upserting them creates the series the points refer to.
-    summaries = _summaries(segments)
-    series = _upsert_summaries_sqlite(raw, summaries) if sqlite else _upsert_summaries_pg(raw, summaries)
+    series = dialect.upsert_summaries(raw, _summaries(segments))
     total = sum(len(s) for s in segments)
-    inserted = _insert_sqlite(raw, segments, series) if sqlite else _write_postgres(raw, segments, series)
+    inserted = dialect.insert_points(raw, segments, series)
     if inserted != total:
         # Some points were not written: their step was already stored (a retried batch, a
         # step logged twice). The summaries just upserted count values the table does not
         # hold, so rebuild them from what is stored.
         _rebuild_summaries(conn, series)
-
-
-def _upsert_summaries_sqlite(raw, summaries: list[SummaryRow]) -> SeriesIds:  # type: ignore[no-untyped-def]
-    cur = raw.cursor()
-    try:
-        cur.executemany(_SUMMARY_SQLITE, summaries)
-        touched = {(row[0], row[1]) for row in summaries}
-        series: SeriesIds = {}
-        for run_id in {run_id for run_id, _ in touched}:
-            cur.execute("SELECT key, series_id FROM metric_summaries WHERE run_id = ?", (run_id,))
-            series.update(((run_id, key), sid) for key, sid in cur.fetchall() if (run_id, key) in touched)
-        return series
-    finally:
-        cur.close()
-
-
-def _upsert_summaries_pg(raw, summaries: list[SummaryRow]) -> SeriesIds:  # type: ignore[no-untyped-def]
-    # Sorted: two transactions updating summaries take their row locks in the same order.
-    columns = [list(column) for column in zip(*sorted(summaries), strict=True)]
-    with raw.cursor() as cur:
-        cur.execute(_SUMMARY_PG, columns)
-        return {(run_id, key): sid for run_id, key, sid in cur.fetchall()}
 
 
 def _segments(batch: Sequence[MetricPoint | PointBlock]) -> list[Segment]:
@@ -167,30 +137,7 @@ def _merge(a: SummaryRow, b: SummaryRow) -> SummaryRow:
     return (a[0], a[1], *last, *low, *high)  # type: ignore[return-value]
 
 
-def _insert_sqlite(raw, segments: Sequence[Segment], series: SeriesIds) -> int:  # type: ignore[no-untyped-def]
-    cur = raw.cursor()
-    try:
-        # sqlite binds NaN as NULL.
-        cur.executemany(_INSERT_SQLITE, chain.from_iterable(_sqlite_rows(seg, series) for seg in segments))
-        return cur.rowcount
-    finally:
-        cur.close()
-
-
-def _sqlite_rows(seg: Segment, series: SeriesIds) -> Iterable[tuple]:
-    if type(seg) is not PointBlock:
-        return ((series[p.run_id, p.key], p.step, p.value, p.timestamp) for p in seg)
-    ids = _series_of_keys(seg, series).tolist()
-    return zip(
-        [ids[k] for k in seg.key_index.tolist()],
-        seg.steps.tolist(),
-        seg.values.tolist(),
-        seg.timestamps.tolist(),
-        strict=True,
-    )
-
-
-def _series_of_keys(block: PointBlock, series: SeriesIds) -> np.ndarray:
+def series_of_keys(block: PointBlock, series: SeriesIds) -> np.ndarray:
     """The series id of each of ``block.keys`` (0 for a key none of its points use)."""
     run = block.run_id
     return np.array([series.get((run, key), 0) for key in block.keys], np.int64)
@@ -220,55 +167,3 @@ _SUMMARY_NAMES = (
     "max_value",
     "max_step",
 )
-
-
-def _write_postgres(raw, segments: Sequence[Segment], series: SeriesIds) -> int:  # type: ignore[no-untyped-def]
-    """COPY the segments into the metrics table (binary format); returns how many points were new."""
-    from psycopg import errors as psycopg_errors  # only PostgreSQL stores need the driver
-
-    total = sum(len(s) for s in segments)
-    parts = [(block, _series_of_keys(block, series), arrival) for block, arrival in _blocks(segments)]
-    with raw.cursor() as cur:
-        # Fast path: COPY straight into the table. A step already stored (a retried batch, a
-        # duplicate) makes it fail with a unique violation; only then pay for the staging path.
-        # A block known to repeat a step would fail for sure: skip the attempt.
-        if not any(block.has_repeats() for block, _, _ in parts):
-            try:
-                with raw.transaction(), cur.copy(pg_copy.COPY_METRICS) as copy:
-                    for chunk in pg_copy.encode([(block, ids, None) for block, ids, _ in parts]):
-                        copy.write(chunk)
-                return total
-            except psycopg_errors.UniqueViolation:
-                pass
-        # COPY into a per-transaction staging table, then INSERT ... ON CONFLICT DO NOTHING.
-        # Within a batch the first point of a step wins, as on SQLite: rows are encoded grouped
-        # by key, so each carries its ``arrival`` number in the batch.
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS metrics_staging "
-            "(series_id bigint, step bigint, value double precision, timestamp bigint, arrival bigint) "
-            "ON COMMIT DELETE ROWS"
-        )
-        with cur.copy(pg_copy.COPY_STAGING) as copy:
-            for chunk in pg_copy.encode(parts):
-                copy.write(chunk)
-        cur.execute(
-            "INSERT INTO metrics (series_id, step, value, timestamp) "
-            "SELECT DISTINCT ON (series_id, step) series_id, step, value, timestamp "
-            "FROM metrics_staging ORDER BY series_id, step, arrival ON CONFLICT DO NOTHING"
-        )
-        return cur.rowcount
-
-
-def _blocks(segments: Sequence[Segment]) -> Iterator[tuple[PointBlock, np.ndarray]]:
-    """Every segment as blocks (loose points: one per run), with each point's arrival number."""
-    base = 0
-    for seg in segments:
-        if type(seg) is PointBlock:
-            yield seg, np.arange(base, base + len(seg))
-        else:
-            by_run: dict[str, list[int]] = {}
-            for i, p in enumerate(seg):
-                by_run.setdefault(p.run_id, []).append(i)
-            for rows in by_run.values():
-                yield PointBlock.from_points([seg[i] for i in rows]), base + np.array(rows)
-        base += len(seg)

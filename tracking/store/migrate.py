@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, Connection, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect, text
 
 from tracking.errors import SchemaVersionError
+from tracking.store.dialects import dialect_for
 from tracking.store.engine import write_transaction
 from tracking.store.schema import SCHEMA_VERSION, metadata
 from tracking.uri import mask_password
@@ -63,10 +64,8 @@ def current_revision(conn: Connection) -> str | None:
 
 
 def _lock(conn: Connection) -> None:
-    # Serialise concurrent first connects: SQLite already holds BEGIN IMMEDIATE; PostgreSQL
-    # takes a transaction-scoped advisory lock.
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
+    # Serialise concurrent first connects and migrations (each dialect knows how).
+    dialect_for(conn).lock_migrations(conn)
 
 
 def _alembic_upgrade(conn: Connection, revision: str = "head") -> None:

@@ -1,29 +1,43 @@
-"""The SQL store: experiments, runs, params, tags and metric reads over one SQLAlchemy engine.
+"""The SQL store: experiments, runs, params, tags and metrics over one SQLAlchemy engine.
 
-Thread-safe; every method is one transaction; returned records are frozen.
+Implements `tracking.store.base.Store` (thread-safe, one transaction per method, frozen
+records, only tracking errors). What differs between SQLite and PostgreSQL is the dialect's.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from tracking.entities import Experiment, Metric, MetricPoint, MetricSummary, Run, RunStatus
-from tracking.errors import ExperimentNotFound, ParamConflict, RunNotFound, StoreUnavailable
-from tracking.point_block import PointBlock
+from tracking.entities import Experiment, Metric, MetricSummary, Run, RunStatus
+from tracking.errors import (
+    ExperimentNotFound,
+    ParamConflict,
+    RunExists,
+    RunFinished,
+    RunNotFound,
+    StoreError,
+    StoreUnavailable,
+)
+from tracking.search.runs_query import select_run_ids
+from tracking.store import migrate
 from tracking.store import schema as t
+from tracking.store.base import PointBatch, RunEnd
+from tracking.store.dialects import Dialect, dialect_for_uri
 from tracking.store.engine import make_engine, read_connection, with_retries
+from tracking.store.errors import database_errors, is_integrity_error, reason, translated
 from tracking.store.metric_writer import write_points
-from tracking.store.migrate import ensure_schema
 from tracking.uri import mask_password, resolve_store_uri
+
+if TYPE_CHECKING:
+    from tracking.store.registry_sql import SqlRegistryStore  # registry_store(), at the end of SqlStore
 
 T = TypeVar("T")
 
@@ -68,55 +82,78 @@ class SqlStore:
 
     def __init__(self, uri: str | None = None, *, upgrade: bool = False) -> None:
         self.uri = resolve_store_uri(uri)
-        self.engine: Engine = make_engine(self.uri)
+        self._db: Dialect = dialect_for_uri(self.uri)
+        self.sink_writers = self._db.sink_writers
+        self._closed = False
         # Parents already seen to exist (runs are never deleted): a sweep's trials skip the check.
         self._known_parents: set[str] = set()
         # SQLite has one writer at a time; a thread that finds the lock taken sleeps in SQLite's
         # busy handler (1 ms, 2 ms, 5 ms, ...). Threads of this process queue here instead and
         # start the moment the previous transaction commits.
-        self._write_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        self._write_lock = threading.RLock() if self._db.single_writer else None
+        self.engine: Engine = make_engine(self.uri)
         try:
-            ensure_schema(self.engine, upgrade_old=upgrade)
-        except DBAPIError as exc:
+            with translated(mask_password(self.uri)):
+                migrate.ensure_schema(self.engine, upgrade_old=upgrade)
+        except StoreError as exc:
             self.engine.dispose()
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
             raise StoreUnavailable(
-                f"cannot open the store {mask_password(self.uri)}: {mask_password(str(exc.orig)).strip()}; "
+                f"cannot open the store {mask_password(self.uri)}: {reason(cause)}; "
                 "check that the database server is running and the URI's host, port, user and password"
-            ) from exc
+                + (" (and that the file is a Sweeps store)" if self._db.single_writer else "")
+            ) from cause
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def __repr__(self) -> str:
         return f"SqlStore({mask_password(self.uri)!r})"
 
+    @property
+    def dialect(self) -> str:
+        """The database's name: ``sqlite`` or ``postgresql``."""
+        return self._db.name
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"the store {mask_password(self.uri)} is closed; open a new client")
+
     def _write(self, work: Callable[[Connection], T]) -> T:
         """One write transaction (retried on transient errors); see `_write_lock`."""
+        self._check_open()
         if self._write_lock is None:
             return with_retries(self.engine, work)
         with self._write_lock:
             return with_retries(self.engine, work)
 
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """One read transaction; database errors leave it as tracking errors."""
+        self._check_open()
+        with read_connection(self.engine) as conn:
+            yield conn
 
     def close(self) -> None:
+        self._closed = True
         self.engine.dispose()
 
     # -- experiments -------------------------------------------------------------------
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        with read_connection(self.engine) as conn:
+        with self._read() as conn:
             row = conn.execute(select(t.experiments).where(t.experiments.c.name == name)).first()
         return _experiment(row) if row else None
 
     def get_experiment(self, experiment_id: int) -> Experiment:
-        with read_connection(self.engine) as conn:
+        with self._read() as conn:
             row = conn.execute(select(t.experiments).where(t.experiments.c.experiment_id == experiment_id)).first()
         if row is None:
             raise ExperimentNotFound(f"no experiment with id {experiment_id}")
         return _experiment(row)
 
     def list_experiments(self) -> list[Experiment]:
-        with read_connection(self.engine) as conn:
+        with self._read() as conn:
             rows = conn.execute(select(t.experiments).order_by(t.experiments.c.experiment_id))
             return [_experiment(r) for r in rows]
 
@@ -130,16 +167,19 @@ class SqlStore:
             if found:
                 return
             new_id = conn.execute(
-                insert(t.experiments).values(name=name, artifact_location="", created_at=now_ms())
-            ).inserted_primary_key[0]
+                self._db.insert_ignore(t.experiments)
+                .values(name=name, artifact_location="", created_at=now_ms())
+                .returning(t.experiments.c.experiment_id)
+            ).scalar_one_or_none()
+            if new_id is None:
+                return  # another process created it meanwhile
             conn.execute(
                 update(t.experiments)
                 .where(t.experiments.c.experiment_id == new_id)
                 .values(artifact_location=f"{artifact_root}/{new_id}")
             )
 
-        with contextlib.suppress(IntegrityError):  # another process created it meanwhile
-            self._write(create)
+        self._write(create)
         created = self.get_experiment_by_name(name)
         assert created is not None
         return created
@@ -172,14 +212,21 @@ class SqlStore:
             "user": user,
         }
 
+        db = self._db
+
         def create(conn: Connection) -> None:
             if parent_run_id is not None and parent_run_id not in self._known_parents:
                 _require_run(conn, parent_run_id)
             # Straight to the driver: a sweep creates a run per trial, and SQLAlchemy's
             # statement handling costs twice the inserts themselves.
-            _raw(conn, _INSERT_RUN, [tuple(row[c] for c in _RUN_COLUMNS)])
-            _raw(conn, _INSERT_TAG, [(run_id, k, v) for k, v in tags.items()])
-            _raw(conn, _INSERT_PARAM, [(run_id, k, v) for k, v in (params or {}).items()])
+            try:
+                _raw(conn, db, _INSERT_RUN, [tuple(row[c] for c in _RUN_COLUMNS)])
+            except database_errors() as exc:
+                if not is_integrity_error(exc):
+                    raise
+                raise RunExists(f"a run with id {run_id!r} already exists; pass another run_id or none") from exc
+            _raw(conn, db, _INSERT_TAG, [(run_id, k, v) for k, v in tags.items()])
+            _raw(conn, db, _INSERT_PARAM, [(run_id, k, v) for k, v in (params or {}).items()])
 
         self._write(create)
         if parent_run_id is not None:
@@ -214,28 +261,15 @@ class SqlStore:
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         """The runs with these ids, in the given order (unknown ids are skipped)."""
-        found: dict[str, Run] = {}
-        with read_connection(self.engine) as conn:
-            for part in chunks(list(run_ids)):
-                rows = conn.execute(select(t.runs).where(t.runs.c.run_id.in_(part))).all()
-                params = _pairs(conn, t.params, part)
-                tags = _pairs(conn, t.tags, part)
-                summaries = _summaries(conn, part)
-                for r in rows:
-                    found[r.run_id] = _run(
-                        r,
-                        params.get(r.run_id, {}),
-                        tags.get(r.run_id, {}),
-                        summaries.get(r.run_id, {}),
-                    )
-        return [found[i] for i in run_ids if i in found]
+        with self._read() as conn:
+            return _get_runs(conn, run_ids)
 
     def child_runs(self, parent_run_id: str) -> list[Run]:
         """Children in start order; one query per table (children picked by a subquery, not
         chunks of ids), so ranking a 1,000-trial sweep stays well under half a second."""
         runs = t.runs.c
         children = select(runs.run_id).where(runs.parent_run_id == parent_run_id).scalar_subquery()
-        with read_connection(self.engine) as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(t.runs).where(runs.parent_run_id == parent_run_id).order_by(runs.start_time, runs.run_id)
             ).all()
@@ -245,7 +279,7 @@ class SqlStore:
         return [_run(r, params.get(r.run_id, {}), tags.get(r.run_id, {}), summaries.get(r.run_id, {})) for r in rows]
 
     def run_status(self, run_id: str) -> RunStatus:
-        with read_connection(self.engine) as conn:
+        with self._read() as conn:
             status = conn.execute(select(t.runs.c.status).where(t.runs.c.run_id == run_id)).scalar_one_or_none()
         if status is None:
             raise RunNotFound(f"no run with id {run_id!r}")
@@ -262,33 +296,29 @@ class SqlStore:
 
         self._write(end)
 
-    def end_runs(
-        self,
-        ends: Sequence[tuple[str, RunStatus, str | None]],
-        points: Sequence[MetricPoint] = (),
-        blocks: Sequence[PointBlock] = (),
-    ) -> None:
-        """Store `points`, `blocks` and the final status of several runs in one transaction.
+    def end_runs(self, ends: Sequence[RunEnd], batch: PointBatch = ()) -> None:
+        """Store ``batch`` and the final status of several runs in one transaction.
 
         `ends` holds (run id, status, error). All or nothing: an unknown run id raises
         `RunNotFound` and nothing is written.
         """
-        batch = [*points, *blocks]
         if not ends:
             self.write_metric_points(batch)
             return
         ids = list(dict.fromkeys(run_id for run_id, _, _ in ends))
+        db = self._db
 
         def end(conn: Connection) -> None:
             known: set[str] = set()
             for part in chunks(ids):
-                known.update(r[0] for r in _raw_query(conn, _select_run_ids(len(part)), tuple(part)))
+                known.update(r[0] for r in _raw_query(conn, db, _select_run_ids(len(part)), tuple(part)))
             missing = [i for i in ids if i not in known]
             if missing:
                 raise RunNotFound(f"no run with id {missing[0]!r}")
-            write_points(conn, batch)
+            write_points(conn, batch, db)
             stamp = now_ms()
-            _raw(conn, _END_RUN, [(RunStatus(status).value, stamp, error, run_id) for run_id, status, error in ends])
+            rows = [(RunStatus(status).value, stamp, error, run_id) for run_id, status, error in ends]
+            _raw(conn, db, _END_RUN, rows)
 
         self._write(end)
 
@@ -340,20 +370,18 @@ class SqlStore:
 
     # -- metrics -------------------------------------------------------------------------
 
-    def write_metric_points(self, batch: Sequence[MetricPoint | PointBlock]) -> None:
+    def write_metric_points(self, batch: PointBatch) -> None:
         """One transaction for the whole batch (loose points and point blocks); safe to retry."""
         if not batch:
             return
-        self._write(lambda conn: write_points(conn, batch))
-
-    def metric_history(self, run_id: str, key: str) -> list[Metric]:
-        return self.metric_histories([run_id], [key]).get(run_id, {}).get(key, [])
+        db = self._db
+        self._write(lambda conn: write_points(conn, batch, db))
 
     def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
         """Histories of several runs and keys at once: ``{run_id: {key: [Metric...]}}``."""
         m, s = t.metrics.c, t.metric_summaries.c
         out: dict[str, dict[str, list[Metric]]] = {}
-        with read_connection(self.engine) as conn:
+        with self._read() as conn:
             for part in chunks(list(run_ids)):
                 rows = conn.execute(
                     select(s.run_id, s.key, m.value, m.step, m.timestamp)
@@ -371,7 +399,7 @@ class SqlStore:
         """Runs carrying tag ``key`` (equal to ``value`` when given), newest first."""
         tags = t.tags.c
         cond = tags.key == key if value is None else and_(tags.key == key, tags.value == value)
-        with read_connection(self.engine) as conn:
+        with self._read() as conn:
             ids = (
                 conn.execute(
                     select(t.runs.c.run_id)
@@ -382,12 +410,31 @@ class SqlStore:
                 .scalars()
                 .all()
             )
-        return self.get_runs(list(ids))
+            return _get_runs(conn, list(ids))
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[int],
+        filter_text: str | None,
+        order_by: Sequence[str],
+        max_results: int,
+        parent_run_id: str | None = None,
+    ) -> list[Run]:
+        """Runs matching the filter, ordered; the filter is compiled to bound SQL, never spliced."""
+        stmt = select_run_ids(
+            experiment_ids=experiment_ids,
+            filter_text=filter_text,
+            order_by=order_by,
+            max_results=max_results,
+            parent_run_id=parent_run_id,
+        )
+        with self._read() as conn:
+            return _get_runs(conn, list(conn.execute(stmt).scalars()))
 
     def next_steps(self, run_id: str, keys: Iterable[str]) -> dict[str, int]:
         """The step after the last stored one for each key (0 for a new key)."""
         s = t.metric_summaries.c
-        with read_connection(self.engine) as conn:
+        with self._read() as conn:
             rows = conn.execute(select(s.key, s.last_step).where(and_(s.run_id == run_id, s.key.in_(list(keys))))).all()
         last = {r.key: r.last_step for r in rows}
         return {k: last[k] + 1 if k in last else 0 for k in keys}
@@ -396,11 +443,34 @@ class SqlStore:
         stmt = select(func.count()).select_from(t.runs)
         if experiment_id is not None:
             stmt = stmt.where(t.runs.c.experiment_id == experiment_id)
-        with read_connection(self.engine) as conn:
+        with self._read() as conn:
             return int(conn.execute(stmt).scalar_one())
+
+    # Added by the registry side of issue #11 (part D): the registry's tables live in this
+    # store's database and share its engine, retries and writer queue.
+    def registry_store(self) -> SqlRegistryStore:
+        """The model registry's store on this database (see `tracking.registry.store`)."""
+        # Imported here: the registry's records pull in tracking.models (~75 ms) that a store
+        # used only for runs and metrics never needs. Not a cycle: the registry imports no store.
+        from tracking.store.registry_sql import SqlRegistryStore
+
+        self._check_open()
+        return SqlRegistryStore(self.engine, self._db, self._write, mask_password(self.uri))
 
 
 # -- row helpers -------------------------------------------------------------------------
+
+
+def _get_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
+    found: dict[str, Run] = {}
+    for part in chunks(list(run_ids)):
+        rows = conn.execute(select(t.runs).where(t.runs.c.run_id.in_(part))).all()
+        params = _pairs(conn, t.params, part)
+        tags = _pairs(conn, t.tags, part)
+        summaries = _summaries(conn, part)
+        for r in rows:
+            found[r.run_id] = _run(r, params.get(r.run_id, {}), tags.get(r.run_id, {}), summaries.get(r.run_id, {}))
+    return [found[i] for i in run_ids if i in found]
 
 
 def _value(v: float | None) -> float:
@@ -461,25 +531,21 @@ def _select_run_ids(n: int) -> str:
     return f"SELECT run_id FROM runs WHERE run_id IN ({', '.join('?' * n)})"
 
 
-def _driver_sql(conn: Connection, sql: str) -> str:
-    return sql if conn.dialect.name == "sqlite" else sql.replace("?", "%s")
-
-
-def _raw(conn: Connection, sql: str, rows: Sequence[tuple]) -> None:
+def _raw(conn: Connection, db: Dialect, sql: str, rows: Sequence[tuple]) -> None:
     """executemany on the driver's cursor, inside the connection's transaction."""
     if not rows:
         return
     cur = conn.connection.driver_connection.cursor()
     try:
-        cur.executemany(_driver_sql(conn, sql), rows)
+        cur.executemany(db.driver_sql(sql), rows)
     finally:
         cur.close()
 
 
-def _raw_query(conn: Connection, sql: str, params: tuple) -> list[tuple]:
+def _raw_query(conn: Connection, db: Dialect, sql: str, params: tuple) -> list[tuple]:
     cur = conn.connection.driver_connection.cursor()
     try:
-        cur.execute(_driver_sql(conn, sql), params)
+        cur.execute(db.driver_sql(sql), params)
         return list(cur.fetchall())
     finally:
         cur.close()
@@ -495,4 +561,14 @@ def _require_run(conn: Connection, run_id: str) -> str:
 def _require_active(conn: Connection, run_id: str) -> None:
     status = _require_run(conn, run_id)
     if status != RunStatus.RUNNING.value:
-        raise RunNotFound(f"run {run_id} is {status}; a finished run cannot be written to")
+        raise RunFinished(f"run {run_id} is {status}; a finished run takes no more params or metrics")
+
+
+def upgrade_schema(uri: str) -> None:
+    """Apply pending migrations to the database at a resolved ``uri`` (``sweeps db upgrade``)."""
+    engine = make_engine(uri)
+    try:
+        with translated(mask_password(uri)):
+            migrate.upgrade(engine)
+    finally:
+        engine.dispose()

@@ -6,15 +6,12 @@ Revises: 0001
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 
 from alembic import op
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, Row, text
 
-from tracking.entities import MetricPoint
-from tracking.migrations.shapes import tables_0001
-from tracking.store import schema
-from tracking.store.metric_writer import summarise
+from tracking.migrations.shapes import metric_tables_0002, tables_0001
 
 revision = "0002"
 down_revision = "0001"
@@ -29,7 +26,7 @@ def _tables(shape: MetaData) -> tuple:
     return shape.tables["metric_summaries"], shape.tables["metrics"]
 
 
-def _replace(shape: MetaData, copy_points: str) -> None:
+def _replace(shape: MetaData, copy_points: str, *, summarise_orphans: bool = False) -> None:
     """Rebuild both tables in ``shape``, keeping every summary and point.
 
     The old rows go to plain copies first, so the new tables can take the old tables' names
@@ -48,7 +45,7 @@ def _replace(shape: MetaData, copy_points: str) -> None:
         f"INSERT INTO metric_summaries ({_SUMMARY_COLUMNS}) "
         f"SELECT {_SUMMARY_COLUMNS} FROM metric_summaries_old ORDER BY run_id, key"
     )
-    if shape is schema.metadata:
+    if summarise_orphans:
         _summarise_orphans()
     op.execute(copy_points)
     op.drop_table("metrics_old")
@@ -73,20 +70,39 @@ def _summarise_orphans() -> None:
             text("SELECT step, value, timestamp FROM metrics_old WHERE run_id = :r AND key = :k ORDER BY step"),
             {"r": run_id, "k": key},
         ).all()
-        points = [MetricPoint(run_id, key, s, math.nan if v is None else v, ts) for s, v, ts in history]
-        (row,) = summarise(points)
         bind.execute(
             text(f"INSERT INTO metric_summaries ({_SUMMARY_COLUMNS}) VALUES ({_SUMMARY_PARAMS})"),
-            dict(zip(_SUMMARY_COLUMNS.split(", "), row, strict=True)),
+            dict(zip(_SUMMARY_COLUMNS.split(", "), _summary(run_id, key, history), strict=True)),
         )
+
+
+def _summary(run_id: str, key: str, history: Sequence[Row]) -> tuple:
+    """One series' summary row from its (step, value, timestamp) points in step order.
+
+    The writer's rule as of this revision, frozen here: last by step; min and max ignoring
+    NULL (a stored NaN), the first step winning ties; a series of NULLs keeps its first step.
+    """
+    first_step = history[0][0]
+    last_step, last_value, last_ts = history[-1]
+    low: tuple[float | None, int] = (None, first_step)
+    high: tuple[float | None, int] = (None, first_step)
+    for step, value, _ in history:
+        if value is None:
+            continue
+        if low[0] is None or value < low[0]:
+            low = (value, step)
+        if high[0] is None or value > high[0]:
+            high = (value, step)
+    return (run_id, key, last_value, last_step, last_ts, low[0], low[1], high[0], high[1])
 
 
 def upgrade() -> None:
     _replace(
-        schema.metadata,
+        metric_tables_0002(),
         "INSERT INTO metrics (series_id, step, value, timestamp) "
         "SELECT s.series_id, m.step, m.value, m.timestamp FROM metrics_old m "
         "JOIN metric_summaries s ON s.run_id = m.run_id AND s.key = m.key",
+        summarise_orphans=True,
     )
 
 

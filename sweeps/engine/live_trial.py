@@ -1,0 +1,30 @@
+"""The driver's record of a trial that has not ended yet: its Optuna handle, its run, its attempt."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import optuna
+from optuna.distributions import BaseDistribution
+
+__all__ = ["LiveTrial"]
+
+
+@dataclass
+class LiveTrial:
+    """One trial between its launch and its end, as the coordinator's parts share it."""
+
+    number: int
+    handle: optuna.Trial
+    run_id: str
+    artifact_uri: str
+    params: dict[str, object]
+    distributions: dict[str, BaseDistribution]
+    attempt: int = 0
+    worker_id: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    reported_steps: set[int] = field(default_factory=set)
+    held_reports: dict[int, float] = field(default_factory=dict)  # no pruner: given to Optuna if pruned
+    new_params: dict[str, object] = field(default_factory=dict)  # define-by-run, not yet stored
+    closed: bool = False  # its end is decided; only the trial closer touches it from then on

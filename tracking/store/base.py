@@ -1,0 +1,166 @@
+"""The store protocol: what `TrackingClient` needs from a backend (SQL today, an HTTP server later).
+
+Contract, for every implementation:
+
+- **Thread-safe**: one store serves every thread of its process (the sink's writers included).
+- **Frozen records**: `Experiment`, `Run`, `Metric` come back immutable; a caller changing what
+  it got never changes the store.
+- **One transaction per method**: a method either does all it was asked or nothing
+  (``end_runs`` stores its points and every status, or none of them).
+- **Metric points are first-wins per (run, key, step)**: a point at a step already stored is
+  dropped, within a batch too, so a retried batch never duplicates and never changes a summary.
+  Each run's summary (last by step, min/max ignoring NaN) is kept in the same transaction.
+- **Finished runs**: ``log_params`` on a run that is not RUNNING raises `RunFinished`; tags
+  may still be set and deleted (the sweep tags ended runs, the registry tags versions' runs).
+  The points path does not look at the status (the client refuses points for a finished run
+  before they are queued, and ``end_runs`` stores a run's last points with its end).
+- **Errors**: only `TrackingError` subclasses leave a method: `RunNotFound` and
+  `ExperimentNotFound` for unknown ids, `RunExists` for a taken run id, `RunFinished`,
+  `ParamConflict`, `InvalidParameter` for bad arguments, `FilterError` for a bad search,
+  `StoreUnavailable` when the backend cannot be reached (or stays locked past its retries),
+  `SchemaVersionError` at open, and `StoreError` for anything else the backend refuses.
+  Database and driver exceptions are chained as ``__cause__``, never raised.
+- Arguments arrive checked by the client (keys, values, steps; see `tracking.validation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
+from tracking.point_block import PointBlock
+
+if TYPE_CHECKING:
+    from tracking.registry.store import RegistryStore
+
+# (run id, final status, error text) of a run to end.
+RunEnd = tuple[str, RunStatus, str | None]
+# Loose points and point blocks in arrival order, written in one transaction.
+PointBatch = Sequence[MetricPoint | PointBlock]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Persistence of experiments, runs, params, tags and metrics; see the module docstring."""
+
+    uri: str  # for display and for opening another store on the same data (may hold a password)
+    sink_writers: int  # how many metric-sink writer threads gain from writing at once
+
+    def close(self) -> None:
+        """Release connections; every later call raises `StoreError`."""
+        ...
+
+    def registry_store(self) -> RegistryStore:
+        """The model registry's records in the same backend (see `tracking.registry.store`)."""
+        ...
+
+    # -- experiments ----------------------------------------------------------------------
+
+    def get_or_create_experiment(self, name: str, artifact_root: str) -> Experiment:
+        """The experiment named ``name``, created (artifacts under ``artifact_root/<id>``) on first use."""
+        ...
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None: ...
+
+    def get_experiment(self, experiment_id: int) -> Experiment:
+        """Raises `ExperimentNotFound` for an unknown id."""
+        ...
+
+    def list_experiments(self) -> list[Experiment]: ...
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment: Experiment,
+        *,
+        name: str | None,
+        parent_run_id: str | None,
+        tags: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+        user: str | None,
+        run_id: str | None = None,
+    ) -> Run:
+        """A new RUNNING run with its tags and params; `RunNotFound` for an unknown parent,
+        `RunExists` for a ``run_id`` already taken."""
+        ...
+
+    def get_run(self, run_id: str) -> Run:
+        """Raises `RunNotFound` for an unknown id."""
+        ...
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """The runs with these ids, in the given order; unknown ids are skipped."""
+        ...
+
+    def child_runs(self, parent_run_id: str) -> list[Run]:
+        """The children of a run, in start order."""
+        ...
+
+    def run_status(self, run_id: str) -> RunStatus:
+        """Raises `RunNotFound` for an unknown id."""
+        ...
+
+    def end_run(self, run_id: str, status: RunStatus, error: str | None = None) -> None:
+        """Record a run's final status and end time; `RunNotFound` for an unknown id."""
+        ...
+
+    def end_runs(self, ends: Sequence[RunEnd], batch: PointBatch = ()) -> None:
+        """Store ``batch`` and then the final status of every run of ``ends``, in one transaction;
+        an unknown run id raises `RunNotFound` and nothing is written."""
+        ...
+
+    def set_run_status(self, run_id: str, status: RunStatus) -> None:
+        """Change a run's status (RUNNING clears its end time); `RunNotFound` for an unknown id."""
+        ...
+
+    def count_runs(self, experiment_id: int | None = None) -> int: ...
+
+    def runs_with_tag(self, key: str, value: str | None = None) -> list[Run]:
+        """Runs carrying tag ``key`` (equal to ``value`` when given), newest first."""
+        ...
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[int],
+        filter_text: str | None,
+        order_by: Sequence[str],
+        max_results: int,
+        parent_run_id: str | None = None,
+    ) -> list[Run]:
+        """Runs matching the filter language (see `tracking.search`), ordered, at most ``max_results``.
+
+        Raises `FilterError` for a filter or order-by that does not parse, `InvalidParameter`
+        for a bad ``max_results``.
+        """
+        ...
+
+    # -- params and tags ------------------------------------------------------------------
+
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
+        """Immutable params: the same value again is a no-op, a different one `ParamConflict`
+        (and nothing of the call is written); `RunFinished` unless the run is RUNNING."""
+        ...
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set or overwrite tags, on a run of any status; `RunNotFound` for an unknown id."""
+        ...
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag (a missing one is no error)."""
+        ...
+
+    # -- metrics --------------------------------------------------------------------------
+
+    def write_metric_points(self, batch: PointBatch) -> None:
+        """Store points and blocks, first-wins per (run, key, step), and their summaries."""
+        ...
+
+    def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
+        """``{run_id: {key: [Metric...]}}`` in step order; runs and keys without points are absent."""
+        ...
+
+    def next_steps(self, run_id: str, keys: Iterable[str]) -> dict[str, int]:
+        """The step after the last stored one for each key (0 for a key without points)."""
+        ...
