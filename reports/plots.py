@@ -238,8 +238,3 @@ def draw_metric_curves(metric: str, series: Sequence[tuple[str, np.ndarray, np.n
         ax.set_ylabel(_plain(metric))
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     return fig
-
-
-def mark_count(*arrays: Sequence[object] | np.ndarray) -> int:
-    """How many marks a figure will hold, to choose between SVG and PNG."""
-    return sum(len(a) for a in arrays)

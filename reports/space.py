@@ -109,7 +109,3 @@ def param_value(text: str, dist: BaseDistribution) -> float | int | CategoricalC
 
 def is_log(dist: BaseDistribution) -> bool:
     return isinstance(dist, FloatDistribution | IntDistribution) and dist.log
-
-
-def is_categorical(dist: BaseDistribution) -> bool:
-    return isinstance(dist, CategoricalDistribution)
