@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 from tracking.artifacts import ArtifactInfo, ArtifactStore
 from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
 from tracking.errors import ExperimentNotFound, InvalidParameter, RunFinished
+from tracking.models import save_model
 from tracking.point_block import PointBlock
+from tracking.registry import ModelRegistry
 from tracking.run_handle import ActiveRun
 from tracking.sink import MetricSink, ShardedSink, SinkStats
 from tracking.store import Store, open_store
@@ -30,8 +32,6 @@ from tracking.validation import (
 
 if TYPE_CHECKING:
     import polars as pl
-
-    from tracking.registry import ModelRegistry
 
 DEFAULT_EXPERIMENT = "Default"
 
@@ -118,8 +118,6 @@ class TrackingClient:
     @property
     def registry(self) -> ModelRegistry:
         if self._registry is None:
-            from tracking.registry import ModelRegistry
-
             self._registry = ModelRegistry(self, self._store.registry_store())
         return self._registry
 
@@ -436,8 +434,6 @@ class TrackingClient:
 
     def log_model(self, run_id: str, model: object, name: str = "model", **kwargs: object) -> str:
         """Save ``model`` as a model folder under the run's artifacts; returns ``runs:/<id>/<name>``."""
-        from tracking.models import save_model
-
         save_model(model, self.artifacts(run_id), name, **kwargs)  # type: ignore[arg-type]
         return f"runs:/{run_id}/{name}"
 

@@ -32,8 +32,6 @@ __all__ = [
     "parent_tags",
 ]
 
-# Kept for the coordinator until it reads `tracking.sweep_layout` itself.
-TAG = layout.TAG_PREFIX
 PACKAGES = ("sweeps", "optuna", "ray", "numpy", "scikit-learn", "polars", "pandas", "sqlalchemy", "fsspec")
 
 

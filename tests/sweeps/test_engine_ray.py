@@ -90,25 +90,6 @@ def test_dead_worker_is_retried_then_failed(place) -> None:  # type: ignore[no-u
     assert dead.metrics["alive"].last_step == 0  # the retry re-logged step 0: kept once
 
 
-@pytest.mark.slow
-def test_dead_worker_retry_can_succeed(place) -> None:  # type: ignore[no-untyped-def]
-    result = sweeps.run(on_ray("dies_once", place, trials=3, execution={"retries": 2}), store=place.store)
-    assert result.status == "FINISHED" and result.n_finished == 3
-    with place.client() as client:
-        runs = check_store(client, result, metric="loss")
-    assert runs[1].tags["sweeps.attempt"] == "1"
-
-
-@pytest.mark.slow
-def test_trial_timeout_kills_the_worker(place) -> None:  # type: ignore[no-untyped-def]
-    config = on_ray("sleepy", place, trials=3, execution={"trial_timeout_s": 2})
-    result = sweeps.run(config, store=place.store)
-    assert result.status == "FINISHED" and (result.n_finished, result.n_failed) == (2, 1)
-    with place.client() as client:
-        runs = check_store(client, result)
-    assert runs[0].error.startswith("timed out after 2s")
-
-
 def test_max_failures_on_ray(place) -> None:  # type: ignore[no-untyped-def]
     config = on_ray("always_fails", place, trials=20, budget={"trials": 20, "max_failures": 3})
     result = sweeps.run(config, store=place.store)
