@@ -94,7 +94,7 @@ def render_report(
         "pareto": pareto_block,
         "failures": sections.failures(sweep, rows),
         "registry": registry_entry(client, sweep),
-        "provenance": provenance(sweep),
+        "provenance": provenance(client, sweep),
         "generated": fmt.timestamp(int(time.time() * 1000)),
         "meta": {
             "kind": "sweep-report",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from reports.sweep import Sweep
 from tracking import Run, TrackingClient, TrackingError
-from tracking.artifacts import ArtifactStore
+from tracking.artifacts import Artifacts
 from tracking.uri import mask_password
 
 CONFIG_ARTIFACT = "config.yaml"
@@ -58,10 +58,10 @@ def mask_secrets(text: str) -> str:
     return _SECRET_VALUE.sub(lambda m: f"{m['key']}***", mask_password(text))
 
 
-def provenance(sweep: Sweep) -> Provenance:
+def provenance(client: TrackingClient, sweep: Sweep) -> Provenance:
     """Config, environment and package versions from the parent's artifacts, plus code and store."""
     parent = sweep.parent
-    artifacts = ArtifactStore(parent.artifact_uri)
+    artifacts = client.artifacts(parent.run_id)
     notes = []
     config, problem = _read_text(artifacts, CONFIG_ARTIFACT)
     if problem:
@@ -95,7 +95,7 @@ def provenance(sweep: Sweep) -> Provenance:
     )
 
 
-def _read_text(artifacts: ArtifactStore, name: str) -> tuple[str | None, str | None]:
+def _read_text(artifacts: Artifacts, name: str) -> tuple[str | None, str | None]:
     try:
         return artifacts.read_bytes(name).decode("utf-8", errors="replace"), None
     except FileNotFoundError:

@@ -16,6 +16,7 @@ from tracking.errors import (
     ModelNotFound,
     NotFound,
     ParamConflict,
+    PermissionDenied,
     RegistryError,
     RunExists,
     RunFinished,
@@ -26,6 +27,7 @@ from tracking.errors import (
     StoreError,
     StoreUnavailable,
     TrackingError,
+    Unauthenticated,
 )
 from tracking.lazy import lazy_exports as _lazy_exports
 
@@ -53,6 +55,7 @@ __all__ = [
     "ModelNotFound",
     "NotFound",
     "ParamConflict",
+    "PermissionDenied",
     "RegistryError",
     "Run",
     "RunExists",
@@ -67,6 +70,7 @@ __all__ = [
     "StoreUnavailable",
     "TrackingClient",
     "TrackingError",
+    "Unauthenticated",
     "connect",
     "load_model",
 ]

@@ -39,6 +39,24 @@ def safe_name(name: str) -> str:
     return normalised
 
 
+class Artifacts(Protocol):
+    """One run's artifact folder, as the client, models and registry use it.
+
+    `ArtifactStore` is the folder itself (local or fsspec); the HTTP store streams the same
+    calls through the server. Names are checked by `safe_name` on whichever side writes.
+    """
+
+    uri: str  # where the folder lives, for display
+
+    def put_file(self, local: str | os.PathLike[str], name: str | None = None) -> str: ...
+    def put_bytes(self, data: bytes, name: str) -> str: ...
+    def put_json(self, obj: object, name: str) -> str: ...
+    def read_bytes(self, name: str) -> bytes: ...
+    def list(self, path: str | None = None) -> list[ArtifactInfo]: ...
+    def download(self, path: str | None, destination: str | os.PathLike[str]) -> Path: ...
+    def local_path(self, name: str) -> Path | None: ...
+
+
 class Files(Protocol):
     """The part of an fsspec filesystem that :class:`ArtifactStore` uses."""
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tracking.artifacts import ArtifactInfo, ArtifactStore
+from tracking.artifacts import ArtifactInfo, Artifacts
 from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
 from tracking.errors import ExperimentNotFound, InvalidParameter, RunFinished
 from tracking.models import save_model
@@ -414,8 +414,9 @@ class TrackingClient:
 
     # -- artifacts -------------------------------------------------------------------------
 
-    def artifacts(self, run_id: str) -> ArtifactStore:
-        return ArtifactStore(self._store.get_run(run_id).artifact_uri)
+    def artifacts(self, run_id: str) -> Artifacts:
+        """The run's artifact folder (on a server: streamed through it)."""
+        return self._store.artifacts(self._store.get_run(run_id))
 
     def log_artifact(self, run_id: str, path: str | os.PathLike[str], name: str | None = None) -> str:
         return self.artifacts(run_id).put_file(path, name)

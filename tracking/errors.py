@@ -29,6 +29,14 @@ class SchemaVersionError(TrackingError):
     """The database schema is older or newer than this version of the code."""
 
 
+class Unauthenticated(TrackingError):
+    """No token, or one that is unknown, expired or revoked (HTTP 401)."""
+
+
+class PermissionDenied(TrackingError):
+    """The authenticated user may read this but not do what was asked (HTTP 403)."""
+
+
 class NotFound(TrackingError, LookupError):
     """Base for lookups of an entity that does not exist."""
 

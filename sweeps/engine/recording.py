@@ -14,7 +14,6 @@ from sweeps.engine.live_trial import LiveTrial
 from sweeps.engine.messages import Outbox
 from sweeps.engine.study import distributions_json
 from tracking import sweep_layout as layout
-from tracking.artifacts import ArtifactStore
 from tracking.client import TrackingClient
 from tracking.entities import Run, RunStatus
 from tracking.point_block import PointBlock
@@ -72,7 +71,7 @@ class TrialRecorder:
             self.client.set_tags(live.run_id, outbox.tags)
 
     def put_artifacts(self, live: LiveTrial, files: Mapping[str, bytes]) -> None:
-        store = ArtifactStore(live.artifact_uri)
+        store = self.client.artifacts(live.run_id)
         for name, data in files.items():
             store.put_bytes(data, name)
 

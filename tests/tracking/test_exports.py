@@ -24,6 +24,7 @@ EXPECTED = {
     "ModelNotFound",
     "NotFound",
     "ParamConflict",
+    "PermissionDenied",
     "RegistryError",
     "Run",
     "RunExists",
@@ -38,6 +39,7 @@ EXPECTED = {
     "StoreUnavailable",
     "TrackingClient",
     "TrackingError",
+    "Unauthenticated",
     "connect",
     "load_model",
 }

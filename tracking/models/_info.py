@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from tracking.artifacts import ArtifactStore
+from tracking.artifacts import Artifacts
 from tracking.errors import ModelError
 from tracking.models._signature import Signature
 
@@ -74,7 +74,7 @@ class ModelInfo:
         )
 
 
-def read_model_info(artifacts: ArtifactStore, path: str) -> ModelInfo:
+def read_model_info(artifacts: Artifacts, path: str) -> ModelInfo:
     """The metadata of the model folder ``path``; ModelError when there is no readable model there."""
     try:
         raw = artifacts.read_bytes(f"{path}/{METADATA_FILE}")

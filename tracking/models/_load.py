@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracking.artifacts import ArtifactStore, safe_name
+from tracking.artifacts import Artifacts, safe_name
 from tracking.errors import InvalidArtifactPath, InvalidURI, ModelError, ModelIntegrityError
 from tracking.models._info import ModelInfo, read_model_info
 from tracking.models._payload import verified_loads
@@ -66,7 +66,7 @@ def parse_model_uri(uri: str) -> ModelRef:
 class LoadedModel:
     """A model read back from the store; ``predict`` checks its input against the signature."""
 
-    def __init__(self, raw: object, metadata: ModelInfo, uri: str, artifacts: ArtifactStore) -> None:
+    def __init__(self, raw: object, metadata: ModelInfo, uri: str, artifacts: Artifacts) -> None:
         self.raw = raw
         self.metadata = metadata
         self.uri = uri

@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
-from tracking.artifacts import ArtifactStore, safe_name
+from tracking.artifacts import Artifacts, safe_name
 from tracking.errors import ModelError
 from tracking.models._info import METADATA_FILE, PAYLOAD_FILE, ModelInfo
 from tracking.models._payload import dumps, is_sklearn_estimator, sha256
@@ -23,7 +23,7 @@ _LIBRARIES = {"sklearn": "scikit-learn", "numpy": "numpy", "pandas": "pandas", "
 
 def save_model(
     model: object,
-    artifacts: ArtifactStore,
+    artifacts: Artifacts,
     name: str = "model",
     *,
     input_example: object | None = None,
@@ -102,7 +102,7 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def _write_example(artifacts: ArtifactStore, folder: str, example: object) -> str:
+def _write_example(artifacts: Artifacts, folder: str, example: object) -> str:
     """Save the example as .npy (plain arrays) or .json (frames, lists); never as a pickle."""
     if isinstance(example, np.ndarray) and example.dtype.kind not in "OV":
         buffer = io.BytesIO()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tracking.artifacts import ArtifactStore
+from tracking.artifacts import Artifacts
 
 
 class RegisteredVersion(Protocol):
@@ -44,7 +44,7 @@ class VersionLookup(Protocol):
 class ModelSource(Protocol):
     """Where models are loaded from: runs' artifact folders and the registry over them."""
 
-    def artifacts(self, run_id: str) -> ArtifactStore: ...
+    def artifacts(self, run_id: str) -> Artifacts: ...
 
     @property
     def registry(self) -> VersionLookup: ...

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from tracking.artifacts import Artifacts
 from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
 from tracking.point_block import PointBlock
 
@@ -53,6 +54,10 @@ class Store(Protocol):
 
     def registry_store(self) -> RegistryStore:
         """The model registry's records in the same backend (see `tracking.registry.store`)."""
+        ...
+
+    def artifacts(self, run: Run) -> Artifacts:
+        """The artifact folder of ``run`` (a SQL store: the folder at ``run.artifact_uri``)."""
         ...
 
     # -- experiments ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
+from tracking.artifacts import ArtifactStore
 from tracking.entities import Experiment, Metric, MetricSummary, Run, RunStatus
 from tracking.errors import (
     ExperimentNotFound,
@@ -448,6 +449,10 @@ class SqlStore:
 
     # Added by the registry side of issue #11 (part D): the registry's tables live in this
     # store's database and share its engine, retries and writer queue.
+    def artifacts(self, run: Run) -> ArtifactStore:
+        """The folder at the run's artifact URI: clients of a SQL store reach the artifact root themselves."""
+        return ArtifactStore(run.artifact_uri)
+
     def registry_store(self) -> SqlRegistryStore:
         """The model registry's store on this database (see `tracking.registry.store`)."""
         # Imported here: the registry's records pull in tracking.models (~75 ms) that a store
