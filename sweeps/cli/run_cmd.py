@@ -17,6 +17,7 @@ import tracking
 from sweeps.cli.common import Failure, open_client, store_option
 from sweeps.config import SweepConfig, load_config
 from sweeps.engine import SweepResult, find_sweep, leaderboard
+from sweeps.engine.signals import EXIT_TERMINATED, Terminated
 from sweeps.errors import ConfigError, SweepsError
 from sweeps.progress import ProgressDisplay, format_duration, format_value
 from tracking import sweep_layout as layout
@@ -77,9 +78,9 @@ def run(
             result = sweeps.run(
                 cfg, store=store, address=address, no_report=no_report, no_register=no_register, progress=display
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             display.close()
-            _interrupted(display, store)
+            _interrupted(display, store, stop)
     _conclude(result)
 
 
@@ -100,9 +101,9 @@ def resume(sweep_id: str, store: str | None, address: str | None, no_report: boo
             result = sweeps.resume(
                 sweep_id, store, address=address, no_report=no_report, no_register=no_register, progress=display
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             display.close()
-            _interrupted(display, store)
+            _interrupted(display, store, stop)
     _conclude(result)
 
 
@@ -131,15 +132,17 @@ def _sweep_errors() -> Iterator[None]:
         raise Failure(mask_password(str(exc))) from exc
 
 
-def _interrupted(display: ProgressDisplay, store: str | None) -> NoReturn:
+def _interrupted(display: ProgressDisplay, store: str | None, stop: KeyboardInterrupt) -> NoReturn:
+    terminated = isinstance(stop, Terminated)
     last = display.last
+    what = "terminated (SIGTERM)" if terminated else "interrupted"
     if last is not None:
         where = f" --store {mask_password(store)}" if store else ""
-        click.echo(f"interrupted: sweep {last.sweep_id} ended KILLED after {last.completed} trial(s)", err=True)
+        click.echo(f"{what}: sweep {last.sweep_id} ended KILLED after {last.completed} trial(s)", err=True)
         click.echo(f"continue it with: sweeps resume {last.sweep_id}{where}", err=True)
     else:
-        click.echo("interrupted before the sweep started", err=True)
-    raise SystemExit(EXIT_INTERRUPTED)
+        click.echo(f"{what} before the sweep started", err=True)
+    raise SystemExit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
 
 
 def _conclude(result: SweepResult) -> None:

@@ -1,7 +1,8 @@
 """The sweep loop: config -> coordinator + backend -> trials -> ranking -> registry -> report.
 
 `run` starts a sweep, `resume` continues one from the store. Both return a `SweepResult`;
-Ctrl-C ends the sweep KILLED and re-raises KeyboardInterrupt (the CLI exits 130).
+Ctrl-C ends the sweep KILLED and re-raises KeyboardInterrupt (the CLI exits 130); SIGTERM does
+the same and raises `signals.Terminated`, a KeyboardInterrupt (the CLI exits 143).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sweeps.engine.hooks import build_report, register_best
 from sweeps.engine.parent import SweepSetup, code_version, environment_info, new_sweep_id
 from sweeps.engine.ranking import find_sweep, ranking
 from sweeps.engine.result import ProgressCallback, SweepProgress, SweepResult
+from sweeps.engine.signals import sigterm_as_interrupt
 from sweeps.errors import SweepsError
 from tracking import sweep_layout as layout
 from tracking.entities import Run, RunStatus
@@ -140,7 +142,9 @@ def _execute(setup: SweepSetup, objective: Objective, progress: ProgressCallback
     try:
         backend.start(setup)
         try:
-            backend.execute(notify)
+            # Installed after start: joining Ray installs a SIGTERM handler of its own in this process.
+            with sigterm_as_interrupt():
+                backend.execute(notify)
         except KeyboardInterrupt:
             backend.interrupt()
             notify(backend.finalize())

@@ -1,5 +1,5 @@
-"""A sweep driver in a subprocess, interrupted: Ctrl-C ends it KILLED (exit 130) with the running
-trials' points kept; after a SIGKILL, `sweeps.resume` completes the budget with no duplicated
+"""A sweep driver in a subprocess, interrupted: Ctrl-C (exit 130) or SIGTERM (exit 143) ends it KILLED
+with the running trials' points kept; after a SIGKILL, `sweeps.resume` completes the budget with no duplicated
 trial or child run.
 
 The default tests' drivers join the session's Ray (`execution.address`) and synchronise on marker
@@ -103,7 +103,17 @@ def by_number(runs: list[Run]) -> dict[int, Run]:
 # -- on the session's Ray (default suite) -------------------------------------------------------
 
 
-def test_ctrl_c_kills_the_running_trials_keeps_their_points_and_exits_130(place: SweepPlace, ray_address: str) -> None:
+def deliver(proc: subprocess.Popen[bytes], how: str) -> None:
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal sends it to the whole foreground group
+    else:
+        os.kill(proc.pid, signal.SIGTERM)  # kill, systemd, Kubernetes: to the driver process
+
+
+@pytest.mark.parametrize(("how", "exit_code"), [("ctrl-c", 130), ("sigterm", 143)])
+def test_a_stop_signal_kills_the_running_trials_keeps_their_points_and_exits_128_plus_signal(
+    place: SweepPlace, ray_address: str, how: str, exit_code: int
+) -> None:
     marker_dir = place.root / "markers"
     marker_dir.mkdir()
     config = sweep_config(
@@ -116,8 +126,8 @@ def test_ctrl_c_kills_the_running_trials_keeps_their_points_and_exits_130(place:
     )
     proc = start_driver(place, config)
     wait_until(place, proc, "both trials logging", lambda: markers(marker_dir) == {"trial-0", "trial-1"})
-    os.killpg(proc.pid, signal.SIGINT)
-    assert proc.wait(timeout=DEADLINE_S) == 130, driver_output(place)
+    deliver(proc, how)
+    assert proc.wait(timeout=DEADLINE_S) == exit_code, driver_output(place)
 
     with tracking.connect(place.store) as client:
         parent_frame = client.search_runs(filter="tags.`sweeps.kind` = 'sweep'")
