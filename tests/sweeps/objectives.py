@@ -236,3 +236,15 @@ def held(trial: Trial) -> float:
         while (marker_dir / "hold").exists() and time.monotonic() < deadline:
             time.sleep(0.05)  # the test removes the file; a killed driver takes this worker with it
     return x
+
+
+def held_after_two(trial: Trial) -> float:
+    """Trials 0 and 1 finish at once; later ones wait while the file ``hold`` exists (a minute at most),
+    so a test can stop the driver while trials run, then remove the file and resume."""
+    x = float(trial.params["x"])
+    trial.log_metric("loss", (x - 0.5) ** 2, step=0)
+    hold = Path(str(trial.params["hold"]))
+    deadline = time.monotonic() + 60
+    while trial.number >= 2 and hold.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the file, not a synchronisation of the test
+    return (x - 0.5) ** 2

@@ -100,7 +100,10 @@ def test_a_grid_smaller_than_the_budget_ends_finished_with_one_trial_per_point(p
 
 def test_a_resumed_grid_completes_without_repeating_a_point(place: SweepPlace) -> None:
     points = [i / 8 for i in range(8)]
-    config = grid_config("paced", place, points, trials=20)
+    hold = place.root / "hold"
+    hold.write_text("trials 2+ wait while this exists")
+    config = grid_config("held_after_two", place, points, trials=20)
+    config["parameters"]["hold"] = str(hold)  # type: ignore[index]
     seen: list[SweepProgress] = []
 
     def ctrl_c_after_two(snapshot: SweepProgress) -> None:
@@ -112,7 +115,9 @@ def test_a_resumed_grid_completes_without_repeating_a_point(place: SweepPlace) -
         sweeps.run(config, store=place.store, progress=ctrl_c_after_two)
     interrupted = seen[-1]
     assert interrupted.status == "KILLED" and 2 <= interrupted.started < len(points)
+    assert interrupted.killed >= 1  # trials 2+ were held running when Ctrl-C came
 
+    hold.unlink()
     result = sweeps.resume(interrupted.sweep_id, store=place.store, no_report=True)
     assert result.status == "FINISHED" and result.n_trials == len(points)
     with place.client() as client:
