@@ -111,8 +111,14 @@ def test_a_resumed_grid_completes_without_repeating_a_point(place: SweepPlace) -
         if snapshot.finished >= 2 and snapshot.status == "RUNNING":
             signal.raise_signal(signal.SIGINT)  # a real Ctrl-C: Python raises KeyboardInterrupt here
 
-    with pytest.raises(KeyboardInterrupt):
-        sweeps.run(config, store=place.store, progress=ctrl_c_after_two)
+    # Python's own Ctrl-C handler, as a fresh `sweeps run` process has it: an earlier test's event
+    # loop (the browser tests') may leave another one installed in this process.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sweeps.run(config, store=place.store, progress=ctrl_c_after_two)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     interrupted = seen[-1]
     assert interrupted.status == "KILLED" and 2 <= interrupted.started < len(points)
     assert interrupted.killed >= 1  # trials 2+ were held running when Ctrl-C came
