@@ -28,7 +28,12 @@ from tracking import Run, RunStatus
 pytestmark = pytest.mark.usefixtures("ray_session")
 
 DEADLINE_S = 180
-CLI = "import sys; from sweeps.cli import main; sys.exit(main())"  # `sweeps ...` without the script
+# `sweeps ...` without the script. Ctrl-C at its default first, as in a shell job: a process whose
+# parent ignores SIGINT inherits "ignored", and something in the test process may have set that.
+CLI = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from sweeps.cli import main; sys.exit(main())"
+)
 CRASHED = "driver stopped before the trial finished"
 X = {"type": "float", "low": 0.0, "high": 1.0}
 
