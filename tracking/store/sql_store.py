@@ -73,6 +73,20 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class StartClock:
+    """Run start times from the clock, each strictly after the last one this store gave, so runs
+    started one after another within a millisecond keep their order in `child_runs`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self) -> int:
+        with self._lock:
+            self._last = max(now_ms(), self._last + 1)
+            return self._last
+
+
 def chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -84,6 +98,7 @@ class SqlStore:
     def __init__(self, uri: str | None = None, *, upgrade: bool = False) -> None:
         self.uri = resolve_store_uri(uri)
         self._db: Dialect = dialect_for_uri(self.uri)
+        self._start_clock = StartClock()
         self.sink_writers = self._db.sink_writers
         self._closed = False
         # Parents already seen to exist (runs are never deleted): a sweep's trials skip the check.
@@ -199,7 +214,7 @@ class SqlStore:
         run_id: str | None = None,
     ) -> Run:
         run_id = run_id or uuid.uuid4().hex
-        start = now_ms()
+        start = self._start_clock.next()
         row = {
             "run_id": run_id,
             "experiment_id": experiment.experiment_id,
