@@ -18,12 +18,14 @@ from markupsafe import Markup
 from reports import _format as fmt
 from reports import figures, plots, sections
 from reports.compare import Comparison
+from reports.errors import ReportError
 from reports.importance import EvaluatorName
 from reports.provenance import provenance, registry_entry
 from reports.ranking import rank_trials, trial_records
 from reports.space import search_space
 from reports.sweep import Objective, Sweep, load_sweep
 from tracking import TrackingClient
+from tracking.error_text import os_error_reason
 
 # (id, title) of every section, in page order; ids are stable: tests and links rely on them.
 SECTIONS = (
@@ -179,15 +181,20 @@ def _render(template: str, context: Mapping[str, object]) -> str:
 
 def _write(path: Path, text: str) -> Path:
     # Write next to the target and rename, so a reader never sees half a report.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ReportError(f"cannot write the report {path}: {os_error_reason(exc)}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         # mkstemp creates the file 0600; a report is meant to be shared and opened by others.
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)  # never half a report left behind
+        if isinstance(exc, OSError):
+            raise ReportError(f"cannot write the report {path}: {os_error_reason(exc)}") from exc
         raise
     return path

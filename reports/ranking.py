@@ -13,6 +13,7 @@ from reports.pareto import crowding_distance, non_dominated_sort, to_minimizatio
 from reports.seeds import SEED_PARAM, group_by_seed
 from reports.sweep import Goal, Objective, Sweep, load_sweep, objective_values
 from tracking import Run, RunStatus, TrackingClient
+from tracking.error_text import error_summary
 from tracking.sweep_layout import best_key, trial_number
 
 # Unranked trials come after every ranked one, in this order.
@@ -173,7 +174,7 @@ def leaderboard_frame(
     columns["end_time"] = [run.end_time for run in ordered_runs]
     columns["attempt"] = [_int_or_none(run.tags.get("sweeps.attempt")) for run in ordered_runs]
     columns["seed_group"] = [groups.get(run.run_id) for run in ordered_runs]
-    columns["error"] = [_error_summary(run.error) for run in ordered_runs]
+    columns["error"] = [error_summary(run.error) for run in ordered_runs]
     frame = pl.DataFrame(columns, schema=_schema(columns, sweep, second), strict=False)
     times = [pl.col(c).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC") for c in ("start_time", "end_time")]
     return frame.with_columns(*times, *_param_columns(ordered_runs))
@@ -247,11 +248,3 @@ def _int_or_none(text: str | None) -> int | None:
         return int(text) if text is not None else None
     except ValueError:
         return None
-
-
-def _error_summary(text: str | None) -> str | None:
-    """The last non-empty line of a traceback is the one that says what went wrong."""
-    if not text:
-        return None
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else None

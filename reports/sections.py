@@ -15,6 +15,7 @@ from reports.ranking import RankedTrial
 from reports.seeds import NoiseVerdict, SeedGroup, group_by_seed, has_repeats, noise_verdict, rank_groups
 from reports.sweep import Sweep
 from tracking import Run
+from tracking.error_text import error_summary
 
 MAX_FAILURE_ROWS = 300
 MAX_ERROR_CHARS = 4_000
@@ -261,5 +262,4 @@ def _short_param(text: str) -> str:
 
 
 def _error_line(error: str) -> str:
-    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
-    return fmt.cut(lines[-1], 200) if lines else ""
+    return fmt.cut(error_summary(error) or "", 200)

@@ -5,11 +5,29 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["ConfigError", "ConfigProblem", "SweepsError", "did_you_mean"]
+__all__ = ["ConfigError", "ConfigProblem", "LeaseLost", "SweepBusy", "SweepsError", "did_you_mean"]
 
 
 class SweepsError(Exception):
     """Base class of every error the sweeps package raises on purpose."""
+
+
+class SweepBusy(SweepsError):
+    """Another driver owns the sweep (its lease is live): a second `run`/`resume` is refused and
+    changes nothing. ``host``, ``pid`` and ``expires_in_s`` name that driver when they are known."""
+
+    def __init__(
+        self, message: str, *, host: str | None = None, pid: int | None = None, expires_in_s: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.host = host
+        self.pid = pid
+        self.expires_in_s = expires_in_s
+
+
+class LeaseLost(SweepsError):
+    """This driver stopped renewing its sweep's lease long enough for another driver to take it over:
+    it launched nothing more and left the sweep to that driver."""
 
 
 @dataclass(frozen=True)

@@ -164,12 +164,14 @@ class PlainReporter:
     _last: SweepProgress | None = None
     _last_line_at: float | None = None
     _ended: bool = False
+    _errors_told: int = 0  # failure lines written so far (the closing snapshot repeats them)
 
     def lines(self, p: SweepProgress, now: float) -> list[str]:
         """The lines to write for snapshot `p` received at clock time `now` (maybe none)."""
         if self._ended:
             return []
-        out = [f"  failed: {line}" for line in new_errors(self._last, p)]
+        out = [f"  failed: {line}" for line in p.errors[self._errors_told :]]
+        self._errors_told = max(self._errors_told, len(p.errors))
         changed = self._last is None or p.completed != self._last.completed or p.status != self._last.status
         quiet = self._last_line_at is None or now - self._last_line_at >= self.heartbeat_s
         # All trials ended but the sweep is still closing: the final snapshot follows at once.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import optuna
@@ -26,8 +26,10 @@ from optuna.distributions import (
 
 from sweeps.engine.messages import Outbox, TrialAssignment
 from sweeps.engine.shipping import ShippingStore
+from tracking import rich_artifacts
 from tracking.artifacts import ArtifactStore
 from tracking.errors import ParamConflict
+from tracking.fluent import activated
 from tracking.point_buffer import PointBuffer
 from tracking.sweep_layout import USER_ATTR_PREFIX, intermediate_key, objective_key
 from tracking.validation import check_key, check_metric_value, check_step, param_text
@@ -223,14 +225,33 @@ class Trial:
         self._ship(store)
         return stored
 
+    def log_figure(self, figure: object, name: str) -> str:
+        """Save a matplotlib (or plotly) figure; ``name``'s extension picks the format."""
+        return self._put_bytes(rich_artifacts.figure_bytes(figure, name), name)
+
+    def log_image(self, image: object, name: str) -> str:
+        """Save a numpy array (HxW, HxWx3, HxWx4; uint8 or float in [0, 1]) or a PIL image."""
+        return self._put_bytes(rich_artifacts.image_bytes(image, name), name)
+
+    def log_table(self, table: object, name: str) -> str:
+        """Save a pandas or polars frame as .json, .csv or .parquet."""
+        return self._put_bytes(rich_artifacts.table_bytes(table, name), name)
+
+    def _put_bytes(self, data: bytes, name: str) -> str:
+        store = self._artifact_store()
+        stored = store.put_bytes(data, name)
+        self._ship(store)
+        return stored
+
     def log_model(
         self, model: object, name: str = "model", input_example: object | None = None, **kwargs: object
     ) -> str:
         """Save `model` (flavor, signature, input example) under the run; returns ``runs:/<id>/<name>``."""
-        from tracking.models import save_model
+        from tracking.models import payload_tag, save_model
 
         store = self._artifact_store()
-        save_model(model, store, name, input_example=input_example, **kwargs)  # type: ignore[arg-type]
+        info = save_model(model, store, name, input_example=input_example, **kwargs)  # type: ignore[arg-type]
+        self._tags_out[payload_tag(info.path)] = info.sha256  # the store records it: what loading checks
         self._ship(store)
         return f"runs:/{self.run_id}/{name}"
 
@@ -244,6 +265,15 @@ class Trial:
             self._channel.put_artifacts(self.number, dict(store.files))
 
     # -- plumbing for the executor ---------------------------------------------------------
+
+    def run_objective(self, objective: Callable[[Trial], object]) -> object:
+        """``objective(self)``, with this trial as the fluent layer's active run meanwhile.
+
+        So ``tracking.log_metric(...)`` and ``tracking.sklearn.autolog()`` inside the objective
+        write to this trial's child run, through this trial (the worker opens no store).
+        """
+        with activated(self):
+            return objective(self)
 
     def final_outbox(self, values: Sequence[float] | None = None, *, pruned: bool = False) -> Outbox:
         """The attempt's last outbox, with its `objective.<metric>` points at step 0.

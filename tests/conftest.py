@@ -1,14 +1,16 @@
 """Shared fixtures: a throwaway PostgreSQL server, a store per backend, and a client on it.
 
 The store contract suite (tests/tracking/test_store_*.py) runs against every backend of
-`BACKENDS`. A new backend (e.g. the HTTP server) joins with one `Backend` entry here and one
-fixture giving the URI of an empty store of its kind; `tracking.store.open_store` opens it.
+`BACKENDS`. A new backend joins with one `Backend` entry here and one fixture giving the URI
+of an empty store of its kind; `tracking.store.open_store` opens it. The HTTP backend is one
+real `sweeps ui` process of the session in front of a SQLite file, emptied before each test;
+its artifact root is the server's, so `artifact_root` names that folder for HTTP tests.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 
 import tracking
 from tests.support import postgres
+from tests.support import server as http_support
 from tracking.store import Store, open_store
 
 pytest_plugins = ["pytester"]  # tests of this infrastructure run inner pytest sessions
@@ -37,6 +40,8 @@ class Backend:
 BACKENDS = (
     Backend("sqlite", "sqlite_uri", "sqlite_uri"),
     Backend("postgres", "postgres_uri", "fresh_postgres_uri", (pytest.mark.postgres,)),
+    # "Not even the schema" is a database's state: schema tests run on the SQL backends only.
+    Backend("http", "http_uri", "", sql=False),
 )
 _BY_NAME = {b.name: b for b in BACKENDS}
 STORE_PARAMS = [pytest.param(b.name, id=b.name, marks=b.marks) for b in BACKENDS]
@@ -62,11 +67,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"PostgreSQL test skipped where PostgreSQL is required (CI=true): {reason}"
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[postgres.PostgresServer]:
-    """One PostgreSQL server for the session: ``$SWEEPS_TEST_POSTGRES`` or a fresh initdb."""
+def _serving(start: Callable[[], postgres.PostgresServer]) -> Iterator[postgres.PostgresServer]:
+    """A server from ``start`` until the fixture ends; where none can start, skip (fail if required)."""
     try:
-        server = postgres.start()
+        server = start()
     except postgres.PostgresUnavailable as exc:
         if postgres_required():
             pytest.fail(f"PostgreSQL is required here but unavailable: {exc}", pytrace=False)
@@ -75,6 +79,20 @@ def postgres_server() -> Iterator[postgres.PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    """One PostgreSQL server for the session: ``$SWEEPS_TEST_POSTGRES`` or a fresh initdb."""
+    yield from _serving(postgres.start)
+
+
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[postgres.PostgresServer]:
+    """A server of this module only, started here: restarting or stopping it disturbs no other test."""
+    from tests.support import pg_outage
+
+    yield from _serving(pg_outage.own_server)
 
 
 @pytest.fixture(scope="session")
@@ -113,14 +131,39 @@ def store_uri(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(_BY_NAME[request.param].uri_fixture))
 
 
-@pytest.fixture(params=STORE_PARAMS)
+@pytest.fixture(params=SQL_STORE_PARAMS)
 def fresh_store_uri(request: pytest.FixtureRequest) -> str:
     """A URI of a database with nothing in it, not even the schema: for schema and migration tests."""
     return str(request.getfixturevalue(_BY_NAME[request.param].fresh_uri_fixture))
 
 
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[http_support.ServerProcess]:
+    """One `sweeps ui` server of the session (no auth: every caller is admin) over a SQLite file."""
+    base = tmp_path_factory.mktemp("http-server")
+    with http_support.running(f"sqlite:///{base / 'store.db'}", base / "artifacts", base) as server:
+        yield server
+
+
 @pytest.fixture
-def artifact_root(tmp_path: Path) -> Path:
+def http_uri(http_server: http_support.ServerProcess) -> str:
+    """The session server's URI, its store and artifact root emptied."""
+    if http_server.process.poll() is not None:
+        pytest.fail(f"the session's server died:\n{http_server.output()[-3000:]}", pytrace=False)
+    http_server.empty()
+    return http_server.url
+
+
+def _backend_of(request: pytest.FixtureRequest) -> str | None:
+    callspec = getattr(request.node, "callspec", None)
+    return None if callspec is None else callspec.params.get("store_uri")
+
+
+@pytest.fixture
+def artifact_root(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where the test's runs keep artifacts: a new folder, or on HTTP the server's own root."""
+    if _backend_of(request) == "http":
+        return request.getfixturevalue("http_server").artifact_root
     return tmp_path / "artifacts"
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tracking import sklearn  # light: scikit-learn itself loads on autolog() / log_model()
 from tracking.entities import Experiment, Metric, MetricPoint, MetricSummary, Run, RunStatus
 from tracking.errors import (
     ExperimentNotFound,
     FilterError,
+    ImportConflict,
     InvalidArtifactPath,
     InvalidParameter,
     InvalidURI,
@@ -26,6 +28,7 @@ from tracking.errors import (
     SinkError,
     StoreError,
     StoreUnavailable,
+    SweepLeased,
     TrackingError,
     Unauthenticated,
 )
@@ -33,6 +36,26 @@ from tracking.lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from tracking.client import TrackingClient, connect
+    from tracking.fluent import (
+        active_run,
+        end_run,
+        log_artifact,
+        log_artifacts,
+        log_dict,
+        log_figure,
+        log_image,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        log_table,
+        log_text,
+        set_experiment,
+        set_store,
+        set_tag,
+        set_tags,
+        start_run,
+    )
     from tracking.models import LoadedModel
     from tracking.run_handle import ActiveRun
     from tracking.sink import MetricSink
@@ -43,6 +66,7 @@ __all__ = [
     "Experiment",
     "ExperimentNotFound",
     "FilterError",
+    "ImportConflict",
     "InvalidArtifactPath",
     "InvalidParameter",
     "InvalidURI",
@@ -68,11 +92,31 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "SweepLeased",
     "TrackingClient",
     "TrackingError",
     "Unauthenticated",
+    "active_run",
     "connect",
+    "end_run",
     "load_model",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_image",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_table",
+    "log_text",
+    "set_experiment",
+    "set_store",
+    "set_tag",
+    "set_tags",
+    "sklearn",
+    "start_run",
 ]
 
 # Imported on first use: the client pulls in SQLAlchemy, which a Ray worker that only needs
@@ -83,6 +127,24 @@ _LAZY = {
     "Store": "tracking.store",
     "TrackingClient": "tracking.client",
     "connect": "tracking.client",
+    "active_run": "tracking.fluent",
+    "end_run": "tracking.fluent",
+    "log_artifact": "tracking.fluent",
+    "log_artifacts": "tracking.fluent",
+    "log_dict": "tracking.fluent",
+    "log_figure": "tracking.fluent",
+    "log_image": "tracking.fluent",
+    "log_metric": "tracking.fluent",
+    "log_metrics": "tracking.fluent",
+    "log_param": "tracking.fluent",
+    "log_params": "tracking.fluent",
+    "log_table": "tracking.fluent",
+    "log_text": "tracking.fluent",
+    "set_experiment": "tracking.fluent",
+    "set_store": "tracking.fluent",
+    "set_tag": "tracking.fluent",
+    "set_tags": "tracking.fluent",
+    "start_run": "tracking.fluent",
 }
 
 
@@ -95,7 +157,10 @@ def load_model(uri: str, client: TrackingClient | None = None) -> LoadedModel:
 
     if client is None:  # the shortcut connects; tracking.models takes an explicit source
         from tracking.client import connect
+        from tracking.store.sqlite_files import require_existing
+        from tracking.uri import resolve_store_uri
 
+        require_existing(resolve_store_uri(None))  # loading never creates an empty store
         with connect() as own:
             return _load(uri, own)
     return _load(uri, client)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from tracking.artifacts import ArtifactInfo, Artifacts
 from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
 from tracking.errors import ExperimentNotFound, InvalidParameter, RunFinished
-from tracking.models import save_model
+from tracking.models import payload_tag, save_model
 from tracking.point_block import PointBlock
 from tracking.registry import ModelRegistry
 from tracking.run_handle import ActiveRun
-from tracking.sink import MetricSink, ShardedSink, SinkStats
+from tracking.sink import RETRY_FOR_S, MetricSink, ShardedSink, SinkStats
 from tracking.store import Store, open_store
 from tracking.uri import mask_password, resolve_artifact_root
 from tracking.validation import (
@@ -64,15 +64,25 @@ class TrackingClient:
         flush_interval_s: float = 1.0,
         max_pending: int = 200_000,
         sink_writers: int | None = None,
+        retry_for_s: float = RETRY_FOR_S,
+        token: str | None = None,
     ) -> None:
         if store is not None and uri is not None:
             raise InvalidParameter("pass a store URI or a ready store, not both")
-        self._store: Store = store if store is not None else open_store(uri, upgrade=upgrade)
+        # token: a Sweeps server's bearer token (None: $SWEEPS_TOKEN); never kept by the client.
+        self._store: Store = store if store is not None else open_store(uri, upgrade=upgrade, token=token)
         self.uri = self._store.uri
         self.artifact_root = resolve_artifact_root(artifacts)
         self.user = user or current_user()
         writers = sink_writers or self._store.sink_writers
-        options = {"batch_size": batch_size, "max_batch": max(batch_size, 20_000), "flush_interval_s": flush_interval_s}
+        # retry_for_s: how long a batch of points is retried while the store is unavailable
+        # (a database restart) before the runs whose points it holds are told they lost them.
+        options = {
+            "batch_size": batch_size,
+            "max_batch": max(batch_size, 20_000),
+            "flush_interval_s": flush_interval_s,
+            "retry_for_s": retry_for_s,
+        }
         pending = max(max_pending, 20_000 * writers)
         write = self._store.write_metric_points
         self._sink: MetricSink | ShardedSink = (
@@ -102,6 +112,10 @@ class TrackingClient:
             self._sink.close()
         finally:
             self._store.close()
+
+    def check_writable(self) -> None:
+        """Raise `StoreError` now if the store cannot take writes (before starting work that will write)."""
+        self._store.check_writable()
 
     def flush(self, timeout_s: float | None = None) -> None:
         """Make every metric point logged so far visible to readers.
@@ -214,14 +228,17 @@ class TrackingClient:
         for run_id in written:
             self._require_writable(run_id)  # as log_batch: a finished run takes no more points
         # The runs' points still queued go first, in the same transaction: ending one trial
-        # does not wait for the rest of the sweep's points.
-        taken = self._sink.take(written | {run_id for run_id, _, _ in ends})
+        # does not wait for the rest of the sweep's points. A run whose points were lost may
+        # end FAILED or KILLED (that records the loss), never FINISHED: `take` raises for it.
+        failing = {run_id for run_id, status, _ in ends if status in (RunStatus.FAILED, RunStatus.KILLED)}
+        taken = self._sink.take(written | {run_id for run_id, _, _ in ends}, lost_ok=failing)
         try:
             self._store.end_runs(ends, [*taken.items, *checked, *checked_blocks])
         except BaseException:
             taken.restore()
             raise
         taken.done()
+        self._sink.forget(failing)
         with self._lock:
             self._writable.difference_update(run_id for run_id, _, _ in ends)
 
@@ -336,12 +353,14 @@ class TrackingClient:
             # Seed explicit-step keys too: a later step=None on an attached run must go past
             # the steps already stored, not just past the ones logged through this client.
             self._seed_steps_locked(run_id, [k for k, _, _ in points])
+            # An automatic step is checked as an explicit one (past 2**63-1 it fails here, not
+            # in the store's batch), before any counter moves: all or nothing.
+            chosen = [check_step(key, self._next_step[(run_id, key)]) if s is None else s for key, _, s in points]
             out = []
-            for key, number, s in points:
+            for (key, number, _), step_ in zip(points, chosen, strict=True):
                 counter = (run_id, key)
-                chosen = self._next_step[counter] if s is None else s
-                self._next_step[counter] = max(self._next_step.get(counter, 0), chosen + 1)
-                out.append(MetricPoint(run_id, key, chosen, number, ts))
+                self._next_step[counter] = max(self._next_step.get(counter, 0), step_ + 1)
+                out.append(MetricPoint(run_id, key, step_, number, ts))
         return out
 
     def log_batch(
@@ -435,8 +454,13 @@ class TrackingClient:
 
     def log_model(self, run_id: str, model: object, name: str = "model", **kwargs: object) -> str:
         """Save ``model`` as a model folder under the run's artifacts; returns ``runs:/<id>/<name>``."""
-        save_model(model, self.artifacts(run_id), name, **kwargs)  # type: ignore[arg-type]
+        info = save_model(model, self.artifacts(run_id), name, **kwargs)  # type: ignore[arg-type]
+        self.set_tags(run_id, {payload_tag(info.path): info.sha256})  # what load_model checks against
         return f"runs:/{run_id}/{name}"
+
+    def recorded_payload_sha256(self, run_id: str, path: str) -> str | None:
+        """The payload hash recorded in the store when the model folder ``path`` was logged."""
+        return self.get_run(run_id).tags.get(payload_tag(path))
 
 
 def _texts(kind: str, values: Mapping[str, object] | None) -> dict[str, str]:

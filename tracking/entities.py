@@ -133,3 +133,27 @@ def _rebuild_run(*args: object) -> Run:
     values = list(args)
     values[3] = RunStatus(values[3])
     return Run(*values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Which driver owns a sweep (its parent run), read at one moment.
+
+    Times are epoch milliseconds of the clock of the process that holds the database connection
+    (the driver's on a SQL store, the server's behind HTTP); ``expires_in_s`` was computed by
+    that same clock when the lease was read, so it is right even where the reader's clock is not.
+    """
+
+    sweep_run_id: str
+    owner: str  # a random id per driver: pids repeat across hosts and restarts
+    host: str
+    pid: int
+    acquired_at: int
+    heartbeat_at: int
+    expires_at: int
+    expires_in_s: float  # 0.0 once it has lapsed
+
+    @property
+    def live(self) -> bool:
+        """Held and not lapsed when it was read."""
+        return self.expires_in_s > 0

@@ -53,6 +53,23 @@ class RunExists(TrackingError):
     """``start_run(run_id=...)`` with an id that another run already has."""
 
 
+class SweepLeased(TrackingError):
+    """Another driver holds the sweep's lease (or took it over from this one): one driver per sweep.
+
+    ``host`` and ``pid`` name the holder and ``expires_in_s`` says when its lease lapses unless
+    it renews it; all three are None when nobody holds the lease (it was released meanwhile).
+    Over HTTP only the message travels, and it names them too.
+    """
+
+    def __init__(
+        self, message: str, *, host: str | None = None, pid: int | None = None, expires_in_s: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.host = host
+        self.pid = pid
+        self.expires_in_s = expires_in_s
+
+
 class ExperimentNotFound(NotFound):
     """No experiment with that name or id."""
 
@@ -89,9 +106,17 @@ class FilterError(TrackingError, ValueError):
         self.text = text
         self.position = position
         if position is not None and text:
-            pointer = " " * position + "^"
-            message = f"{message} at position {position}:\n  {text}\n  {pointer}"
+            shown, offset = _excerpt(text, position)
+            message = f"{message} at position {position}:\n  {shown}\n  {' ' * offset}^"
         super().__init__(message)
+
+
+def _excerpt(text: str, position: int, width: int = 60) -> tuple[str, int]:
+    """Up to ``width`` characters either side of ``position``, and where it falls in them: a
+    filter of thousands of characters is not printed whole."""
+    start, end = max(0, position - width), position + width
+    shown = ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+    return shown, position - start + (1 if start else 0)
 
 
 class ModelError(TrackingError):
@@ -112,3 +137,7 @@ class RegistryError(TrackingError):
 
 class ModelNotFound(RegistryError, NotFound):
     """No registered model, version, alias or stage matching the request."""
+
+
+class ImportConflict(TrackingError):
+    """An import would overwrite something the store holds with different content (nothing was written)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from tracking import rich_artifacts
 from tracking.entities import Run, RunStatus
 
 if TYPE_CHECKING:
@@ -66,6 +67,22 @@ class ActiveRun:
 
     def log_text(self, text: str, name: str) -> str:
         return self.client.log_text(self.run_id, text, name)
+
+    def log_figure(self, figure: object, name: str) -> str:
+        """Save a matplotlib (or plotly) figure in the format of ``name``'s extension."""
+        return self._put_bytes(rich_artifacts.figure_bytes(figure, name), name)
+
+    def log_image(self, image: object, name: str) -> str:
+        """Save a numpy array (HxW, HxWx3, HxWx4; uint8 or float in [0, 1]) or a PIL image."""
+        return self._put_bytes(rich_artifacts.image_bytes(image, name), name)
+
+    def log_table(self, table: object, name: str) -> str:
+        """Save a pandas or polars frame as .json, .csv or .parquet (by ``name``'s extension)."""
+        return self._put_bytes(rich_artifacts.table_bytes(table, name), name)
+
+    def _put_bytes(self, data: bytes, name: str) -> str:
+        # The object was encoded (and checked) first: a bad one stores nothing.
+        return self.client.artifacts(self.run_id).put_bytes(data, name)
 
     def log_model(self, model: object, name: str = "model", **kwargs: object) -> str:
         """Save ``model`` under this run's artifacts; returns its ``runs:/`` URI."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from tracking.entities import MetricPoint
-from tracking.errors import SinkError
+from tracking.errors import SinkError, StoreUnavailable
 from tracking.point_block import PointBlock, by_run
 
 __all__ = ["Batch", "MetricSink", "ShardedSink", "SinkError", "SinkStats", "Taken", "WriteBatch"]
@@ -26,6 +26,8 @@ _Item = list[MetricPoint] | PointBlock  # what the queue holds: a slice of one p
 # points are looked at one by one only when a run is taken out or a batch fails).
 _Entry = tuple[int, str | None, _Item]
 _SHOWN_RUNS = 5  # runs named in one error message
+RETRY_FOR_S = 300.0  # how long a batch is retried while the store is unavailable
+_MAX_RETRY_DELAY_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +82,14 @@ class MetricSink:
     Sizes count points, a block counting as many as it holds; blocks are split where a
     bound falls inside one. The queue holds whole puts, so its upkeep costs per put, not per point.
 
-    A batch that cannot be written is reported to the runs whose points it held: the next
-    put, take or run-scoped flush for one of them raises `SinkError` naming it, else the next
-    full flush; each failure is reported once, and other runs' puts go on.
+    A batch the store cannot take now (`StoreUnavailable`: a restart, an outage) is retried
+    until it is stored or ``retry_for_s`` passes; meanwhile producers block once ``max_pending``
+    points are held, nothing is dropped. A batch that still cannot be written is reported to
+    the runs whose points it held: every later put or take for one of them raises `SinkError`
+    naming it, until `forget` is called for it (its end recorded the loss); a flush raises
+    once for runs no call has told yet. Other runs' puts go on. A batch
+    the store refuses outright is written again run by run, so one run's bad point costs
+    no other run its points.
     """
 
     def __init__(
@@ -93,10 +100,14 @@ class MetricSink:
         max_batch: int = 20_000,
         flush_interval_s: float = 1.0,
         max_pending: int = 200_000,
+        retry_for_s: float = RETRY_FOR_S,
     ) -> None:
         if batch_size < 1 or max_batch < batch_size or max_pending < max_batch:
             raise ValueError("need 1 <= batch_size <= max_batch <= max_pending")
+        if not retry_for_s >= 0:
+            raise ValueError("need retry_for_s >= 0")
         self._write = write
+        self.retry_for_s = retry_for_s
         self.batch_size = batch_size
         self.max_batch = max_batch
         self.flush_interval_s = flush_interval_s
@@ -114,6 +125,7 @@ class MetricSink:
         self._oldest_at: float | None = None
         self._flush_target = 0  # write every entry up to this sequence number now
         self._failed: dict[str, BaseException] = {}  # runs whose points a failed batch lost
+        self._told: set[str] = set()  # failed runs some call has raised for already
         self._closed = False
         self.peak_pending = 0
         self.batches_written = 0
@@ -177,8 +189,9 @@ class MetricSink:
     ) -> None:
         """Return once every point put so far (of ``run_ids``, when given) is in the store.
 
-        Raises `SinkError` for lost points: of any run not told yet, or of ``run_ids`` only
-        (``report=False``: none; a reader of many runs leaves each failure to its run's writer).
+        Raises `SinkError` for lost points of any run (of ``run_ids`` only, when given) that no
+        call told yet (``report=False``: none; a reader of many runs leaves each failure to its
+        run's writer).
         """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._lock:
@@ -193,22 +206,26 @@ class MetricSink:
                 if not self._thread.is_alive():
                     raise SinkError("the metric sink's writer thread has stopped")
                 self._room.wait(remaining if remaining is not None else 1.0)
-            if report:
-                self._raise_failed_locked(self._failed if run_ids is None else run_ids)
+            if report:  # a read: each loss once; the run's own writes are told every time
+                self._raise_failed_locked(
+                    [r for r in (self._failed if run_ids is None else run_ids) if r not in self._told]
+                )
 
-    def take(self, run_ids: Collection[str]) -> Taken:
+    def take(self, run_ids: Collection[str], *, lost_ok: Collection[str] = ()) -> Taken:
         """Take every queued point of ``run_ids`` out, for the caller to write with something else.
 
         Waits only for a batch being written that holds points of these runs. The caller must
         call `Taken.done` once it stored them, or `Taken.restore` if it could not.
-        Raises `SinkError` (and takes nothing) if earlier points of these runs were lost.
+        Raises `SinkError` (and takes nothing) if earlier points of these runs were lost,
+        except for the runs of ``lost_ok`` (their end records a failure anyway).
         """
         wanted = set(run_ids)
+        told = wanted.difference(lost_ok)
         with self._lock:
-            self._raise_failed_locked(wanted)
+            self._raise_failed_locked(told)
             while self._in_flight_entries and not wanted.isdisjoint(_entries_runs(self._in_flight_entries)):
                 self._room.wait()
-            self._raise_failed_locked(wanted)  # the batch waited for may have failed
+            self._raise_failed_locked(told)  # the batch waited for may have failed
             taken: list[_Entry] = []
             kept: deque[_Entry] = deque()
             size = 0
@@ -249,6 +266,18 @@ class MetricSink:
                     self._oldest_at = time.monotonic()
                 self._wake.notify()
             self._room.notify_all()
+
+    def forget(self, run_ids: Iterable[str]) -> None:
+        """Stop reporting lost points of ``run_ids`` (their runs ended recording the failure)."""
+        with self._lock:
+            for run in run_ids:
+                self._failed.pop(run, None)
+                self._told.discard(run)
+
+    def failed_runs(self) -> dict[str, BaseException]:
+        """The runs whose points a batch that could not be written lost, with the error."""
+        with self._lock:
+            return dict(self._failed)
 
     def _last_seq_locked(self, run_ids: Collection[str]) -> int:
         """The sequence number of the latest outstanding entry of ``run_ids`` (0: none)."""
@@ -299,13 +328,14 @@ class MetricSink:
     # -- failures ------------------------------------------------------------------------
 
     def _raise_failed_locked(self, run_ids: Iterable[str]) -> None:
-        """Raise (once) for the runs of ``run_ids`` whose points a failed batch lost."""
+        """Raise for the runs of ``run_ids`` whose points a failed batch lost."""
         if not self._failed:
             return
         lost = [run for run in dict.fromkeys(run_ids) if run in self._failed]
         if not lost:
             return
-        errors = [self._failed.pop(run) for run in lost]
+        errors = [self._failed[run] for run in lost]
+        self._told.update(lost)
         named = ", ".join(lost[:_SHOWN_RUNS]) + (
             f" and {len(lost) - _SHOWN_RUNS} more" if len(lost) > _SHOWN_RUNS else ""
         )
@@ -338,19 +368,49 @@ class MetricSink:
                 self._in_flight = size
                 self._in_flight_entries = entries
                 self._oldest_at = time.monotonic() if self._pending else None
-            failure: BaseException | None = None
-            try:
-                self._write(batch)
-            except BaseException as exc:
-                failure = exc
+            failures = self._store_batch(batch, entries)
             with self._lock:
-                if failure is not None:
-                    for run in _entries_runs(entries):
-                        self._failed.setdefault(run, failure)
+                for run, failure in failures.items():
+                    self._failed.setdefault(run, failure)
                 self._in_flight = 0
                 self._in_flight_entries = []
                 self.batches_written += 1
                 self._room.notify_all()
+
+    def _store_batch(self, batch: Batch, entries: list[_Entry]) -> dict[str, BaseException]:
+        """Write a batch; the runs whose points could not be stored, with the reason."""
+        failure = self._write_retrying(batch)
+        if failure is None:
+            return {}
+        runs = _entries_runs(entries)
+        if isinstance(failure, StoreUnavailable) or len(runs) < 2:
+            return dict.fromkeys(runs, failure)
+        # Refused outright (a value the database rejects): write each run's points on their own,
+        # so only the run holding the bad point loses its points.
+        failures: dict[str, BaseException] = {}
+        for run, part in _batch_by_run(entries).items():
+            error = self._write_retrying(part)
+            if error is not None:
+                failures[run] = error
+        return failures
+
+    def _write_retrying(self, batch: Batch) -> BaseException | None:
+        """Write ``batch``, retrying while the store is unavailable, up to ``retry_for_s``; the error, if any."""
+        deadline = time.monotonic() + self.retry_for_s
+        delay = 0.05
+        while True:
+            try:
+                self._write(batch)
+                return None
+            except StoreUnavailable as exc:
+                if time.monotonic() + delay > deadline:
+                    gave_up = StoreUnavailable(f"{exc} (the batch was retried for {self.retry_for_s:g}s)")
+                    gave_up.__cause__ = exc
+                    return gave_up
+                time.sleep(delay)
+                delay = min(_MAX_RETRY_DELAY_S, delay * 2)
+            except BaseException as exc:
+                return exc
 
     def _take_batch_locked(self) -> tuple[list[MetricPoint | PointBlock], list[_Entry], int]:
         """Up to ``max_batch`` points from the front of the queue, splitting the item the bound falls in."""
@@ -426,15 +486,22 @@ class ShardedSink:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             shard.flush(left, run_ids=ids, report=report)
 
-    def take(self, run_ids: Collection[str]) -> Taken:
+    def take(self, run_ids: Collection[str], *, lost_ok: Collection[str] = ()) -> Taken:
         parts = []
         try:
             for i, ids in self._by_shard(run_ids).items():
-                parts.extend(self._shards[i].take(ids)._parts)
+                parts.extend(self._shards[i].take(ids, lost_ok=lost_ok)._parts)
         except BaseException:
             Taken(parts).restore()  # a shard refused: give back what the others handed over
             raise
         return Taken(parts)
+
+    def forget(self, run_ids: Iterable[str]) -> None:
+        for i, ids in self._by_shard(run_ids).items():
+            self._shards[i].forget(ids)
+
+    def failed_runs(self) -> dict[str, BaseException]:
+        return {run: exc for shard in self._shards for run, exc in shard.failed_runs().items()}
 
     def close(self) -> None:
         errors = []
@@ -479,6 +546,20 @@ def _part(item: _Item, start: int, end: int) -> _Item:
 
 def _runs_of(item: _Item) -> Iterable[str]:
     return (item.run_id,) if type(item) is PointBlock else {p.run_id for p in item}  # type: ignore[union-attr]
+
+
+def _batch_by_run(entries: Iterable[_Entry]) -> dict[str, list[MetricPoint | PointBlock]]:
+    """The entries' points and blocks, per run, each run's in the order they were put."""
+    out: dict[str, list[MetricPoint | PointBlock]] = {}
+    for _, run, item in entries:
+        if type(item) is PointBlock:
+            out.setdefault(item.run_id, []).append(item)
+        elif run is not None:
+            out.setdefault(run, []).extend(item)
+        else:
+            for point in item:  # type: ignore[union-attr]
+                out.setdefault(point.run_id, []).append(point)
+    return out
 
 
 def _entries_runs(entries: Iterable[_Entry]) -> set[str]:

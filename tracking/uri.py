@@ -17,6 +17,8 @@ _SCHEMES = {
     "postgresql": "postgresql+psycopg",
     "postgresql+psycopg": "postgresql+psycopg",
     "postgres": "postgresql+psycopg",
+    "http": "http",  # a Sweeps server (`sweeps server`)
+    "https": "https",
 }
 _PASSWORD = re.compile(r"(?P<head>://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<tail>@)")
 
@@ -39,11 +41,23 @@ def resolve_store_uri(uri: str | None) -> str:
     if driver is None:
         raise InvalidURI(
             f"unknown store URI scheme {scheme!r} in {mask_password(resolved)!r}; "
-            "supported: sqlite:///path.db, postgresql+psycopg://user:password@host:port/db"
+            "supported: sqlite:///path.db, postgresql+psycopg://user:password@host:port/db, http(s)://server:port"
         )
     if driver == "sqlite" and rest not in ("", "/:memory:") and not rest.startswith("/"):
         raise InvalidURI(f"sqlite URI {resolved!r} must look like sqlite:///relative.db or sqlite:////abs.db")
+    if driver in ("http", "https"):
+        if not rest.strip("/") or "@" in rest.partition("/")[0]:
+            raise InvalidURI(
+                f"server URI {mask_password(resolved)!r} must look like http://host:port "
+                "(the token goes in token= or $SWEEPS_TOKEN, never in the URI)"
+            )
+        return f"{driver}://{rest.rstrip('/')}"
     return f"{driver}://{rest}"
+
+
+def is_http(uri: str) -> bool:
+    """True for a Sweeps server's URI (``http://`` or ``https://``)."""
+    return uri.startswith(("http://", "https://"))
 
 
 def is_sqlite(uri: str) -> bool:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TypeVar
 
 import click
 
 import tracking
-from tracking.uri import is_sqlite, mask_password, resolve_store_uri
+from tracking.store.sqlite_files import require_existing
+from tracking.uri import mask_password, resolve_store_uri
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -42,26 +42,17 @@ def open_client(store: str | None, *, must_exist: bool = False) -> Iterator[trac
     """
     try:
         uri = resolve_store_uri(store)
-        path = _sqlite_path(uri)
-        if must_exist and path is not None and not path.exists():
-            raise Failure(
-                f"store {uri} does not exist; pass --store or set $SWEEPS_STORE to the store the sweep wrote to"
-            )
+        if must_exist:
+            require_existing(uri)
         client = tracking.connect(uri)
     except tracking.InvalidURI as exc:
         raise click.UsageError(mask_password(str(exc))) from exc
     except tracking.TrackingError as exc:
-        raise Failure(f"cannot open the store: {exc}") from exc
+        text = str(exc)  # the store's own errors already say "cannot open the store ..."
+        raise Failure(text if text.startswith("cannot open the store") else f"cannot open the store: {text}") from exc
     try:
         yield client
     except tracking.TrackingError as exc:
         raise Failure(str(exc)) from exc
     finally:
         client.close()
-
-
-def _sqlite_path(uri: str) -> Path | None:
-    if not is_sqlite(uri):
-        return None
-    rest = uri.partition(":///")[2]
-    return Path(rest) if rest and rest != ":memory:" else None

@@ -19,6 +19,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("sweeps.cli.runs_cmd", "runs"),
     "models": ("sweeps.cli.models_cmd", "models"),
     "db": ("sweeps.cli.runs_cmd", "db"),
+    "server": ("sweeps.cli.server_cmd", "server"),
+    "ui": ("sweeps.cli.server_cmd", "ui"),
+    "auth": ("sweeps.cli.auth_cmd", "auth"),
+    "import": ("sweeps.cli.import_cmd", "import_group"),
 }
 
 

@@ -1,4 +1,4 @@
-"""``sweeps models``: list, inspect, alias, stage and promote registered models; promote gates CI."""
+"""``sweeps models``: list, inspect, alias, stage and promote registered models (promote gates CI); serve, predict."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ _user_option = click.option("--user", default=None, help="Who, for the audit log
 @contextmanager
 def _registry(store: str | None) -> Iterator[ModelRegistry]:
     """The registry of ``store``; store errors exit 1 with one masked line."""
-    with open_client(store) as client:
+    with open_client(store, must_exist=True) as client:
         yield client.registry
 
 
@@ -38,7 +38,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], echo: Calla
 
 @click.group()
 def models() -> None:
-    """Registered models: versions, aliases, stages, audit log and promotion."""
+    """Registered models: versions, aliases, stages, audit log, promotion, serving and batch scoring."""
 
 
 @models.command("list")
@@ -207,3 +207,14 @@ def _print_decision(d: PromotionDecision) -> None:
         f"champion {champion} = {value(d.champion_value)}, min_delta {d.min_delta:g}"
     )
     click.echo(f"  reason: {d.reason}")
+
+
+def _add_serving_commands() -> None:
+    # Their heavy imports (uvicorn, polars readers) wait until one of them runs.
+    from sweeps.cli.serve_cmd import predict, serve
+
+    models.add_command(serve)
+    models.add_command(predict)
+
+
+_add_serving_commands()

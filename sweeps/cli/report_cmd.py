@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
@@ -11,13 +10,7 @@ import tracking
 from reports import ReportError, build_report, render_text, write_comparison_html
 from reports import compare as compare_runs
 from sweeps.cli.common import open_client, store_option
-
-_UNSAFE = re.compile(r"[^\w.-]+")
-
-
-def default_report_path(sweep_id: str) -> Path:
-    """``reports/<sweep id>.html``, with anything but letters, digits, ``.-_`` replaced."""
-    return Path("reports") / f"{_UNSAFE.sub('_', sweep_id).strip('.') or 'sweep'}.html"
+from sweeps.engine.hooks import default_report_path
 
 
 @click.command("report")

@@ -17,6 +17,7 @@ import tracking
 from sweeps.cli.common import Failure, open_client, store_option
 from sweeps.config import SweepConfig, load_config
 from sweeps.engine import SweepResult, find_sweep, leaderboard
+from sweeps.engine.lease import is_stale, sweep_leases
 from sweeps.engine.signals import EXIT_TERMINATED, Terminated
 from sweeps.errors import ConfigError, SweepsError
 from sweeps.progress import ProgressDisplay, format_duration, format_value
@@ -32,6 +33,8 @@ __all__ = ["list_cmd", "resume", "run", "show"]
 # Exit's code is returned by click and would be lost.
 EXIT_INTERRUPTED = 130
 SWEEP_FILTER = "tags.`sweeps.kind` = 'sweep'"
+# The status shown for a RUNNING sweep whose driver is gone (no live lease): resume it.
+STALE = "stale (no driver)"
 # Leaderboard printed at the end of `sweeps run`; `sweeps show --top K` prints more.
 TOP_AT_END = 5
 MAX_PARAM_COLUMNS = 8
@@ -190,35 +193,46 @@ def _model_uri(version: object) -> str:
 @store_option
 def list_cmd(experiment: str | None, limit: int, store: str | None) -> None:
     """Sweeps in the store: status, trials done / pruned / failed, best value."""
-    with open_client(store) as client, _sweep_errors():
+    with open_client(store, must_exist=True) as client, _sweep_errors():
         parents = client.search_runs(experiment, filter=SWEEP_FILTER, max_results=limit)
         if parents.is_empty():
             where = f" in experiment {experiment!r}" if experiment else ""
             click.echo(f"no sweeps{where} in {mask_password(client.uri)}")
             return
         experiments = {e.experiment_id: e.name for e in client.list_experiments()}
+        runs = client.get_runs(list(parents["run_id"]))
+        leases = sweep_leases(client.uri, [r.run_id for r in runs if r.status is RunStatus.RUNNING])
         rows = [
-            sweep_row(run, client.child_runs(run.run_id), experiments.get(run.experiment_id, "?"))
-            for run in client.get_runs(list(parents["run_id"]))
+            sweep_row(
+                run,
+                client.child_runs(run.run_id),
+                experiments.get(run.experiment_id, "?"),
+                stale=run.run_id in leases and is_stale(run, leases[run.run_id]),
+            )
+            for run in runs
         ]
     _echo_table(LIST_HEADERS, rows)
 
 
-LIST_HEADERS = ("sweep_id", "experiment", "status", "trials", "finished", "pruned", "failed", "best", "started")
+LIST_HEADERS = (
+    "sweep_id", "experiment", "status", "trials", "finished", "pruned", "failed", "killed", "best", "started",
+)  # fmt: skip
 
 
-def sweep_row(parent: Run, children: Sequence[Run], experiment: str) -> tuple[str, ...]:
-    """One `sweeps list` row: id, experiment, status, trial counts, best value, start time."""
+def sweep_row(parent: Run, children: Sequence[Run], experiment: str, *, stale: bool = False) -> tuple[str, ...]:
+    """One `sweeps list` row: id, experiment, status (`STALE` when no driver owns a RUNNING
+    sweep), trial counts, best value, start time."""
     counts = Counter(r.status for r in children)
     budget = parent.tags.get(layout.BUDGET_TRIALS, "?")
     return (
         parent.tags.get(layout.SWEEP_ID, parent.run_id),
         experiment,
-        _status(parent),
+        STALE if stale else _status(parent),
         f"{len(children)}/{budget}",
         str(counts[RunStatus.FINISHED]),
         str(counts[RunStatus.PRUNED]),
-        str(counts[RunStatus.FAILED] + counts[RunStatus.KILLED]),
+        str(counts[RunStatus.FAILED]),
+        str(counts[RunStatus.KILLED]),  # stopped (Ctrl-C, a lost worker), not failed: as the run summary says
         _best_text(parent, children),
         _when(parent.start_time),
     )
@@ -235,9 +249,12 @@ def show(sweep_id: str, top_k: int, store: str | None) -> None:
         children = client.child_runs(parent.run_id)
         frame = leaderboard(client, sweep_id, top_k=top_k)
         counts = Counter(r.status for r in children)
+        running = parent.status is RunStatus.RUNNING
+        stale = running and is_stale(parent, sweep_leases(client.uri, [parent.run_id])[parent.run_id])
     duration = format_duration(parent.duration_s) if parent.duration_s is not None else "running"
+    status = STALE if stale else _status(parent)
     click.echo(
-        f"sweep {sweep_id} · {_status(parent)} · {len(children)}/{parent.tags.get(layout.BUDGET_TRIALS, '?')} "
+        f"sweep {sweep_id} · {status} · {len(children)}/{parent.tags.get(layout.BUDGET_TRIALS, '?')} "
         f"trials ({counts[RunStatus.FINISHED]} finished, {counts[RunStatus.PRUNED]} pruned, "
         f"{counts[RunStatus.FAILED]} failed) · {duration}"
     )

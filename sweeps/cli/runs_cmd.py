@@ -39,6 +39,8 @@ def runs(
             raise click.UsageError(str(exc)) from exc
         except tracking.NotFound as exc:
             raise Failure(str(exc)) from exc
+    # Runs of older versions hold their config's store URI as given; no password is printed.
+    frame = frame.with_columns(pl.col(pl.String).map_elements(mask_password, return_dtype=pl.String))
     if fmt == "csv":
         click.echo(_flat(frame).write_csv(), nl=False)
     elif fmt == "json":

@@ -74,12 +74,22 @@ class Checker:
         """`check` the value under `key` if present, else `default`."""
         return check((*path, key), d[key]) if key in d else default
 
-    def integer(self, path: KeyPath, value: object, minimum: int | None = None, nullable: bool = False) -> int | None:
+    def integer(
+        self,
+        path: KeyPath,
+        value: object,
+        minimum: int | None = None,
+        nullable: bool = False,
+        maximum: int | None = None,
+    ) -> int | None:
         if value is None and nullable:
             return None
         is_int = isinstance(value, int) and not isinstance(value, bool)
         if is_int and (minimum is None or value >= minimum):  # type: ignore[operator]
-            return value  # type: ignore[return-value]
+            if maximum is None or value <= maximum:  # type: ignore[operator]
+                return value  # type: ignore[return-value]
+            self.error(path, f"expected at most {maximum:,}, got {describe(value)}")
+            return None
         words = {None: "an integer", 0: "a non-negative integer", 1: "a positive integer"}
         what = words.get(minimum, f"an integer >= {minimum}")
         self.error(path, f"expected {what}{' or null' if nullable else ''}, got {describe(value)}")
@@ -92,6 +102,7 @@ class Checker:
         positive: bool = False,
         non_negative: bool = False,
         nullable: bool = False,
+        maximum: float | None = None,
     ) -> float | None:
         if value is None and nullable:
             return None
@@ -108,6 +119,9 @@ class Checker:
                 return None
             if (positive and number <= 0) or (non_negative and number < 0):
                 self.error(path, f"expected {what}, got {describe(value)}")
+                return None
+            if maximum is not None and number > maximum:
+                self.error(path, f"expected at most {maximum:,}, got {describe(value)}")
                 return None
             return value if isinstance(value, int) else number  # type: ignore[return-value]
         self.error(path, f"expected {what}, got {describe(value)}")

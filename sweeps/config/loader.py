@@ -15,6 +15,7 @@ from sweeps.config.validate import validate
 from sweeps.errors import ConfigError, ConfigProblem
 
 __all__ = [
+    "MAX_YAML_VALUES",
     "KeyPath",
     "RawConfig",
     "apply_overrides",
@@ -28,6 +29,9 @@ __all__ = [
 KeyPath = tuple[str | int, ...]
 
 OVERRIDE_SOURCE = "--set"
+# Values of a document with its aliases expanded. A large grid's choices run to some thousands;
+# nested aliases ("billion laughs") reach billions in ten lines and would hang every walk below.
+MAX_YAML_VALUES = 1_000_000
 
 
 class _Loader(yaml.SafeLoader):
@@ -92,12 +96,16 @@ def read_yaml(path: str | os.PathLike[str]) -> RawConfig:
     except OSError as exc:
         problem = ConfigProblem("", f"cannot read config: {exc.strerror or exc}", None, source)
         raise ConfigError([problem]) from exc
+    except UnicodeDecodeError as exc:
+        reason = f"the file is not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x}); save it as UTF-8 YAML"
+        raise ConfigError([ConfigProblem("", reason, None, source)]) from None
     raw = RawConfig(data={}, source=source, base_dir=str(Path(source).resolve().parent))
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             raise ConfigError([ConfigProblem("", "config file is empty", None, source)])
+        _check_size(node, source)
         # Lines are read off the node tree before construction flattens `<<` merge keys.
         _record_lines(loader, node, (), raw, set())
         if any(p.message.startswith("recursive") for p in raw.problems):
@@ -108,6 +116,9 @@ def read_yaml(path: str | os.PathLike[str]) -> RawConfig:
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([ConfigProblem("", f"invalid YAML: {reason}", line, source)]) from exc
+    except RecursionError:
+        reason = "the YAML nests lists or mappings too deeply (hundreds of levels); flatten it"
+        raise ConfigError([ConfigProblem("", reason, None, source)]) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):
@@ -116,6 +127,54 @@ def read_yaml(path: str | os.PathLike[str]) -> RawConfig:
         raise ConfigError([problem])
     raw.data = data
     return raw
+
+
+def _check_size(node: yaml.Node, source: str) -> None:
+    """Refuse a document whose aliases expand past `MAX_YAML_VALUES`, before anything expands it."""
+    sizes: dict[int, int] = {}
+    if _expanded_size(node, sizes) > MAX_YAML_VALUES:
+        # Name the first line of the outermost node that is too big, there the alias nesting starts.
+        culprit = _largest_child(node, sizes)
+        problem = ConfigProblem(
+            "",
+            f"the YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases (*name) "
+            "nested inside each other; write the values out or use fewer aliases",
+            culprit.start_mark.line + 1,
+            source,
+        )
+        raise ConfigError([problem])
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Values under ``node`` with every alias expanded, counted once per distinct node (no expansion)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # a recursive alias counts once; `_record_lines` reports it
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            total += _expanded_size(key_node, sizes) + _expanded_size(value_node, sizes)
+            if total > MAX_YAML_VALUES:
+                break  # the exact count no longer matters
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += _expanded_size(item, sizes)
+            if total > MAX_YAML_VALUES:
+                break
+    sizes[id(node)] = total
+    return total
+
+
+def _largest_child(node: yaml.Node, sizes: dict[int, int]) -> yaml.Node:
+    """The outermost node under ``node`` that alone passes the bound, else ``node``."""
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [value for _key, value in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    big = [child for child in children if sizes.get(id(child), 0) > MAX_YAML_VALUES]
+    return big[0] if big else node
 
 
 def _record_lines(loader: _Loader, node: yaml.Node, path: KeyPath, raw: RawConfig, active: set[int]) -> None:
@@ -165,10 +224,17 @@ def _plain(value: object) -> object:
 
 def parse_scalar(text: str) -> object:
     """Type a `--set` value like YAML would: `20`, `1e-3`, `true`, `null`, `[a, b]`."""
+    loader = _Loader(text)  # _Loader is a SafeLoader
     try:
-        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
-    except yaml.YAMLError:
-        return text
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node, OVERRIDE_SOURCE)
+        return loader.construct_document(node)
+    except (yaml.YAMLError, RecursionError):
+        return text  # too deep for YAML: the text itself, which no key takes
+    finally:
+        loader.dispose()
 
 
 def apply_overrides(data: Mapping[str, object], overrides: Sequence[str] | Mapping[str, object]) -> dict[str, object]:

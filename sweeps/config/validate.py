@@ -30,7 +30,15 @@ from sweeps.errors import ConfigError
 if TYPE_CHECKING:
     from sweeps.config.loader import KeyPath, RawConfig
 
-__all__ = ["validate"]
+__all__ = ["MAX_CONCURRENCY", "MAX_RETRIES", "MAX_SEED", "MAX_TIMEOUT_S", "MAX_TRIALS", "validate"]
+
+# Upper bounds of counts and times: far past any real sweep, and low enough that the driver
+# can hold its per-trial and per-worker state (README "Limits of a config").
+MAX_TRIALS = 10_000_000  # budget.trials and budget.max_failures
+MAX_CONCURRENCY = 10_000  # execution.concurrency: workers the driver starts and tracks
+MAX_RETRIES = 100  # execution.retries
+MAX_SEED = 2**32 - 1  # sampler.seed: numpy's seed range, which Optuna's samplers use
+MAX_TIMEOUT_S = 366 * 24 * 3600  # budget.timeout_s, execution.trial_timeout_s: timers take no more
 
 TOP_KEYS = (
     "name",
@@ -170,7 +178,7 @@ def _sampler(c: Checker, value: object, multi: bool, parameters: list[ParamSpec]
     if d is None:
         return None
     name = c.choice((*path, "name"), d.get("name", "nsga2" if multi else "tpe"), tuple(factory.SAMPLERS))
-    seed = c.get(d, "seed", path, lambda p, v: c.integer(p, v, minimum=0, nullable=True))
+    seed = c.get(d, "seed", path, lambda p, v: c.integer(p, v, minimum=0, nullable=True, maximum=MAX_SEED))
     if name is None:
         return None
     options = {k: v for k, v in d.items() if k not in ("name", "seed")}
@@ -245,10 +253,16 @@ def _budget(c: Checker, value: object) -> Budget | None:
     if d is None:
         return None
     return Budget(
-        trials=c.get(d, "trials", path, lambda p, v: c.integer(p, v, minimum=1), 20),
-        timeout_s=c.get(d, "timeout_s", path, lambda p, v: c.number(p, v, True, nullable=True)),
-        max_failures=c.get(d, "max_failures", path, lambda p, v: c.integer(p, v, minimum=0, nullable=True)),
+        trials=c.get(d, "trials", path, lambda p, v: c.integer(p, v, minimum=1, maximum=MAX_TRIALS), 20),
+        timeout_s=c.get(d, "timeout_s", path, lambda p, v: _timeout(c, p, v)),
+        max_failures=c.get(
+            d, "max_failures", path, lambda p, v: c.integer(p, v, minimum=0, nullable=True, maximum=MAX_TRIALS)
+        ),
     )  # type: ignore[arg-type]
+
+
+def _timeout(c: Checker, path: KeyPath, value: object) -> float | None:
+    return c.number(path, value, True, nullable=True, maximum=MAX_TIMEOUT_S)
 
 
 def _address(c: Checker, path: KeyPath, value: object) -> str | None:
@@ -279,10 +293,10 @@ def _execution(c: Checker, value: object) -> Execution | None:
     return Execution(
         backend=c.get(d, "backend", path, lambda p, v: c.choice(p, v, BACKENDS), "ray"),
         address=c.get(d, "address", path, lambda p, v: _address(c, p, v)),
-        concurrency=c.get(d, "concurrency", path, lambda p, v: c.integer(p, v, minimum=1), 2),
+        concurrency=c.get(d, "concurrency", path, lambda p, v: c.integer(p, v, minimum=1, maximum=MAX_CONCURRENCY), 2),
         resources=resources,
-        retries=c.get(d, "retries", path, lambda p, v: c.integer(p, v, minimum=0), 1),
-        trial_timeout_s=c.get(d, "trial_timeout_s", path, lambda p, v: c.number(p, v, True, nullable=True)),
+        retries=c.get(d, "retries", path, lambda p, v: c.integer(p, v, minimum=0, maximum=MAX_RETRIES), 1),
+        trial_timeout_s=c.get(d, "trial_timeout_s", path, lambda p, v: _timeout(c, p, v)),
     )  # type: ignore[arg-type]
 
 

@@ -29,8 +29,9 @@ from sweeps.engine.shipping import is_local_uri
 from sweeps.engine.study_restore import restore_study
 from sweeps.engine.tally import Tally
 from sweeps.engine.trial_end import TrialCloser
-from sweeps.errors import SweepsError
+from sweeps.errors import LeaseLost, SweepsError
 from tracking.entities import RunStatus
+from tracking.uri import is_http
 
 __all__ = ["Coordinator"]
 
@@ -48,8 +49,11 @@ class Coordinator:
         self._tally = Tally(maximize=cfg.metric.goal == "maximize")
         self._schedule = Schedule(self._lock, cfg.budget, self._tally)
         self._final = RunStatus.RUNNING  # the parent's status once finalize() has run
+        self._lease = setup.lease
         if setup.parent_run_id is None:
             self._parent = create_parent(self._client, setup)
+            if self._lease is not None:
+                self._lease.acquire(self._parent.run_id)  # a new id: no other driver can know it yet
         else:
             self._parent = self._client.get_run(setup.parent_run_id)
             restored = restore_study(self._client, self._bridge.study, cfg, self._parent)
@@ -68,6 +72,7 @@ class Coordinator:
             self._recorder,
             self._best_tags,
             cfg.budget.max_failures,
+            still_owner=lambda: self._lease is None or self._lease.lost is None,
         )
 
     # -- identity --------------------------------------------------------------------------
@@ -85,7 +90,10 @@ class Coordinator:
     def next_trial(self, worker: WorkerInfo) -> TrialAssignment | None:
         """The next attempt for `worker` (a retry first), or None when nothing is left to run."""
         schedule = self._schedule
+        lost = self._lease_lost()
         with self._lock:
+            if lost is not None:
+                schedule.stop(fatal=lost)
             if schedule.stopping:
                 return None
             live = schedule.next_retry(worker.worker_id)
@@ -122,7 +130,10 @@ class Coordinator:
     def _assignment(self, live: LiveTrial, worker: WorkerInfo) -> TrialAssignment:
         # Artifacts of a local root are written where the coordinator runs: a worker on
         # another node ships the bytes here; one on this node (or in-process) writes directly.
-        ship = is_local_uri(live.artifact_uri) and worker.node_id != self._setup.node_id
+        # Behind a server the root is the server's: workers never talk to it, so they always ship.
+        ship = is_http(self._setup.store_uri) or (
+            is_local_uri(live.artifact_uri) and worker.node_id != self._setup.node_id
+        )
         return TrialAssignment(
             number=live.number,
             run_id=live.run_id,
@@ -246,10 +257,31 @@ class Coordinator:
         try:
             self._best_tags.shutdown(wait=True)  # every best tag is stored before the parent ends
             self._client.flush()
-            self._client.end_run(self.parent_run_id, status, error)
+            if self._owns_sweep():
+                self._client.end_run(self.parent_run_id, status, error)
         finally:
             self._client.close()
         return self.progress()
+
+    def _lease_lost(self) -> str | None:
+        """Why this driver may no longer launch trials (its lease is another driver's), or None."""
+        if self._lease is None:
+            return None
+        try:
+            self._lease.confirm()
+        except LeaseLost as exc:
+            return str(exc)
+        return None
+
+    def _owns_sweep(self) -> bool:
+        """Whether the parent's status is still this driver's to write (its lease renewed just now)."""
+        if self._lease is None:
+            return True
+        try:
+            self._lease.check()
+        except LeaseLost:
+            return False  # the driver that took the sweep over ends the parent
+        return True
 
     def _current_best(self) -> Best | None:
         with self._lock:

@@ -2,7 +2,9 @@
 
 `run` starts a sweep, `resume` continues one from the store. Both return a `SweepResult`;
 Ctrl-C ends the sweep KILLED and re-raises KeyboardInterrupt (the CLI exits 130); SIGTERM does
-the same and raises `signals.Terminated`, a KeyboardInterrupt (the CLI exits 143).
+the same and raises `signals.Terminated`, a KeyboardInterrupt (the CLI exits 143). One driver
+owns a sweep at a time (`sweeps.engine.lease`): a second one raises `SweepBusy` having changed
+nothing, and a driver that loses its lease stops launching and raises `LeaseLost`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 import yaml
@@ -18,11 +21,12 @@ import tracking
 from sweeps.config import RegisterSpec, SweepConfig, load_config, resolve_objective
 from sweeps.engine.executor import Objective
 from sweeps.engine.hooks import build_report, register_best
+from sweeps.engine.lease import DriverLease
 from sweeps.engine.parent import SweepSetup, code_version, environment_info, new_sweep_id
 from sweeps.engine.ranking import find_sweep, ranking
 from sweeps.engine.result import ProgressCallback, SweepProgress, SweepResult
 from sweeps.engine.signals import sigterm_as_interrupt
-from sweeps.errors import SweepsError
+from sweeps.errors import LeaseLost, SweepsError
 from tracking import sweep_layout as layout
 from tracking.entities import Run, RunStatus
 from tracking.uri import is_sqlite, resolve_artifact_root, resolve_store_uri
@@ -137,8 +141,26 @@ def _make_backend(cfg: SweepConfig, objective: Objective) -> Backend:
 
 
 def _execute(setup: SweepSetup, objective: Objective, progress: ProgressCallback | None) -> SweepProgress:
+    with tracking.connect(setup.store_uri) as client:
+        client.check_writable()  # a read-only store fails here, before Ray starts
+    lease = DriverLease(setup.store_uri, setup.sweep_id)
+    try:
+        if setup.parent_run_id is not None:
+            # Before Ray starts or anything is written: a refused resume leaves the store as it was.
+            lease.acquire(setup.parent_run_id)
+        final = _drive(replace(setup, lease=lease), objective, progress)
+    finally:
+        lease.release()
+    if lease.lost is not None:
+        raise LeaseLost(lease.lost)
+    return final
+
+
+def _drive(setup: SweepSetup, objective: Objective, progress: ProgressCallback | None) -> SweepProgress:
     notify = _safe(progress)
     backend = _make_backend(setup.config, objective)
+    if setup.lease is not None:
+        setup.lease.on_lost = backend.abort  # another driver owns the sweep now: launch nothing more
     try:
         backend.start(setup)
         try:

@@ -25,7 +25,7 @@ def run_trial(objective: Objective, assignment: TrialAssignment, channel: TrialC
     """Run the objective on a fresh `Trial`; exceptions become FAILED, `TrialPruned` PRUNED."""
     trial = Trial(assignment, channel)
     try:
-        result = objective(trial)
+        result = trial.run_objective(objective)
         values = objective_values(result, assignment.metric_names, trial)
     except optuna.TrialPruned:
         return TrialOutcome(assignment.number, assignment.attempt, "pruned", outbox=trial.final_outbox(pruned=True))

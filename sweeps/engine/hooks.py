@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,8 +18,17 @@ if TYPE_CHECKING:
 __all__ = ["build_report", "default_report_path", "register_best"]
 
 
+_UNSAFE = re.compile(r"[^\w.-]+")
+# A file name may be 255 bytes; the rest of a long sweep id is cut (its random tail is in the report).
+_MAX_STEM_BYTES = 200
+
+
 def default_report_path(sweep_id: str) -> Path:
-    return Path("reports") / f"{sweep_id}.html"
+    """``reports/<sweep id>.html``, the id made one plain file name: anything but letters, digits
+    and ``.-_`` replaced, so a sweep named ``../../x`` still writes inside ``reports/``."""
+    stem = _UNSAFE.sub("_", sweep_id).strip(".")
+    stem = stem.encode()[:_MAX_STEM_BYTES].decode(errors="ignore").strip(".")
+    return Path("reports") / f"{stem or 'sweep'}.html"
 
 
 def register_best(

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -21,6 +22,9 @@ from tracking.client import TrackingClient
 from tracking.entities import Run
 from tracking.uri import mask_password
 from tracking.validation import MAX_PARAM_VALUE_LEN
+
+if TYPE_CHECKING:
+    from sweeps.engine.lease import DriverLease
 
 __all__ = [
     "SweepSetup",
@@ -47,6 +51,8 @@ class SweepSetup:
     environment: Mapping[str, object] = field(default_factory=dict)
     parent_run_id: str | None = None  # set when resuming
     node_id: str | None = None  # Ray node the driver runs on
+    # The driver's lease on the sweep: held already when resuming, taken once a new parent exists.
+    lease: DriverLease | None = field(default=None, compare=False, repr=False)
 
 
 def new_sweep_id(name: str) -> str:
@@ -101,9 +107,24 @@ def flatten_config(data: Mapping[str, object], prefix: str = "") -> dict[str, st
     return out
 
 
+def _masked(data: Mapping[str, object]) -> dict[str, object]:
+    """``data`` with the password of every URI in its strings replaced by ``***``, keys included."""
+    return {mask_password(k) if isinstance(k, str) else k: _masked_value(v) for k, v in data.items()}
+
+
+def _masked_value(value: object) -> object:
+    if isinstance(value, str):
+        return mask_password(value)
+    if isinstance(value, Mapping):
+        return _masked(value)
+    if isinstance(value, list | tuple):
+        return [_masked_value(v) for v in value]
+    return value
+
+
 def parent_tags(setup: SweepSetup) -> dict[str, str]:
     cfg = setup.config
-    tags = {str(k): str(v) for k, v in cfg.tags.items()}
+    tags = {str(k): mask_password(str(v)) for k, v in cfg.tags.items()}
     tags.update(
         {
             layout.KIND: layout.KIND_SWEEP,
@@ -128,7 +149,8 @@ def parent_tags(setup: SweepSetup) -> dict[str, str]:
 def create_parent(client: TrackingClient, setup: SweepSetup) -> Run:
     """Start the RUNNING parent run with its tags, params, config.yaml and environment.json."""
     cfg = setup.config
-    resolved = cfg.to_dict()
+    # A `store:` URI (or any other) may hold a password: none is stored, in params or config.yaml.
+    resolved = _masked(cfg.to_dict())
     handle = client.start_run(
         experiment=cfg.experiment, name=cfg.name, tags=parent_tags(setup), params=flatten_config(resolved)
     )

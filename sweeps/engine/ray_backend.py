@@ -26,12 +26,14 @@ from ray.actor import ActorHandle
 from ray.exceptions import AuthenticationError, GetTimeoutError, RayActorError, RayError
 
 from sweeps.config import SweepConfig
+from sweeps.engine import ray_leftovers
 from sweeps.engine.coordinator import Coordinator
 from sweeps.engine.executor import Objective
 from sweeps.engine.parent import SweepSetup
 from sweeps.engine.ray_worker import ChannelCall, LoadFailure, Reply, TrialWorker
 from sweeps.engine.result import ProgressCallback, SweepProgress
 from sweeps.errors import SweepsError
+from tracking.error_text import error_summary, memory_figures
 
 __all__ = ["RayBackend", "connect_ray", "set_auth_mode"]
 
@@ -60,6 +62,7 @@ def connect_ray(address: str | None) -> bool:
         _check_reachable(address)
     try:
         if address is None:
+            ray_leftovers.end_leftovers()  # what a SIGKILLed driver's Ray left running
             # "local": a fresh instance even when RAY_ADDRESS or a `ray start` cluster exists.
             ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, **quiet)
         else:
@@ -179,9 +182,12 @@ class RayBackend:
         self._changed = threading.Condition(self._lock)  # a trial ended or a driver thread stopped
         self._stopped = False
         self._deaths = 0
+        self._ray_record: Path | None = None
 
     def start(self, setup: SweepSetup) -> tuple[str, str]:
         self._started_ray = connect_ray(self._cfg.execution.address)
+        if self._started_ray and self._cfg.execution.address is None:
+            self._ray_record = ray_leftovers.record_started_ray()  # for the next driver, should this one be killed
         _check_resources(self._cfg)
         # Worker processes start (and import the objective's stack) while this process sets up
         # the store and the parent run.
@@ -342,6 +348,8 @@ class RayBackend:
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False
+            ray_leftovers.forget(self._ray_record)
+            self._ray_record = None
 
 
 class _CannotLoad(Exception):
@@ -416,6 +424,9 @@ def _pickle_objective(objective: Objective, ref: str) -> bytes:
 
 def _death_reason(exc: RayActorError) -> str:
     text = str(exc)
+    memory = memory_figures(text)  # an OOM kill: the figures, not the help text around them
+    if memory is not None:
+        return f"killed by Ray for lack of memory: {memory}"[:300]
     for marker in ("exit detail:", "Worker exits"):
         if marker in text:
             return text[text.index(marker) :].splitlines()[0].strip()[:300]
@@ -423,5 +434,4 @@ def _death_reason(exc: RayActorError) -> str:
 
 
 def _cause(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[-1][:500] if text else type(exc).__name__
+    return error_summary(str(exc), 500) or type(exc).__name__

@@ -6,7 +6,6 @@ another node: the bytes travel with a coordinator call, which writes them into t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from tracking.artifacts import ArtifactStore, safe_name
@@ -31,10 +30,7 @@ class ShippingStore(ArtifactStore):
         self.files[target] = bytes(data)
         return target
 
-    def put_file(self, local: str | os.PathLike[str], name: str | None = None) -> str:
-        source = Path(local)
-        if source.is_dir():
-            return super().put_file(source, name)  # recurses into put_file per file
-        if not source.exists():
-            raise FileNotFoundError(f"artifact source {source} does not exist")
-        return self.put_bytes(source.read_bytes(), name or source.name)
+    def _put_checked(self, source: Path, target_name: str, written: list[str]) -> str:
+        # `ArtifactStore.put_file` has checked every name and link; each file lands here.
+        self.files[target_name] = source.read_bytes()
+        return target_name

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tracking.entities import RunStatus
+from tracking.error_text import error_summary
 from tracking.sweep_layout import Goal, best_key, is_better
 
 __all__ = ["Tally"]
@@ -41,7 +42,7 @@ class Tally:
         self.session_completed += 1
         if status is RunStatus.FAILED:
             self.session_failed += 1
-            self.errors.append(f"trial {number}: {last_line(error)}")
+            self.errors.append(f"trial {number}: {error_summary(error) or 'unknown error'}")
             if self.first_error is None:
                 self.first_error = f"trial {number}:\n{error or 'unknown error'}"
 
@@ -66,9 +67,3 @@ class Tally:
         if self.started > 0 and self.finished + self.pruned == 0:
             return RunStatus.FAILED, f"every trial failed: {summary}" if summary else "every trial failed"
         return RunStatus.FINISHED, None
-
-
-def last_line(error: str | None) -> str:
-    """The last non-empty line of a traceback: the exception and its message."""
-    lines = [line.strip() for line in (error or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "unknown error"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from optuna.trial import TrialState
 
@@ -93,7 +93,11 @@ class TrialCloser:
         recorder: TrialRecorder,
         best_tags: BestTags,
         max_failures: int | None,
+        still_owner: Callable[[], bool] = lambda: True,
     ) -> None:
+        # False once another driver took the sweep over (a lost lease): its trials' records are
+        # that driver's now, and this one must not overwrite them.
+        self._still_owner = still_owner
         self._lock = lock
         self._schedule = schedule
         self._tally = tally
@@ -148,9 +152,14 @@ class TrialCloser:
         # Optuna hears the result. The run's status goes in the same transaction: the worker
         # waiting on this call pays for one commit.
         stored = False
+        owner = self._still_owner()
         try:
-            self._recorder.end(live, status, error, blocks)
-            stored = True
+            if not owner:
+                log.warning("trial %s: not recorded: another driver owns this sweep now", live.number)
+                stored = True  # nothing of ours to store: the owner closes the run
+            else:
+                self._recorder.end(live, status, error, blocks)
+                stored = True
         except Exception as exc:
             log.warning("trial %s: could not store its final records: %s", live.number, exc)
             if status is not RunStatus.KILLED:
@@ -166,7 +175,7 @@ class TrialCloser:
             if status is RunStatus.FAILED and limit is not None and self._tally.session_failed >= limit:
                 self._schedule.stop(fatal=max_failures_reached(limit))
             improved = False
-            if status is RunStatus.FINISHED and values is not None:
+            if status is RunStatus.FINISHED and values is not None and owner:  # the parent's best tags too
                 improved = self._tally.improve(values[0], live.number, live.run_id)
             self._schedule.forget(live)
             # Queued under the lock that updated the tally, so finalize() finds the write

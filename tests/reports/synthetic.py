@@ -19,6 +19,7 @@ from optuna.distributions import (
 from sqlalchemy import update
 
 import tracking
+from tests.support.server import database_behind
 from tracking.store import schema as t
 from tracking.store.engine import write_transaction
 from tracking.store.sql_store import SqlStore
@@ -233,7 +234,7 @@ def _spread_times(client: tracking.TrackingClient, parent_id: str, run_ids: Sequ
     start = 1_767_225_600_000  # 2026-01-01T00:00:00Z
     lanes = [start, start]
     # Test-only backdating: a store of its own on the same database (no client internals).
-    store = SqlStore(client.uri)
+    store = SqlStore(database_behind(client.uri))  # over HTTP: the server's database
     with write_transaction(store.engine) as conn:
         for run_id in run_ids:
             lane = lanes.index(min(lanes))

@@ -34,7 +34,7 @@ def test_unknown_sweep_exits_1(sweeps: SweepSet, capsys: pytest.CaptureFixture[s
 def test_missing_store_exits_1_and_creates_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "absent.db"
     assert main(["report", "x", "--store", f"sqlite:///{store}"]) == 1
-    assert "does not exist" in capsys.readouterr().err and not store.exists()
+    assert "no store at" in capsys.readouterr().err and not store.exists()
 
 
 def test_compare(sweeps: SweepSet, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

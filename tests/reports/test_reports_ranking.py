@@ -15,8 +15,9 @@ from synthetic import SweepSet, make_sweep
 
 import reports
 import tracking
-from reports import TrialRecord, rank_trials
+from reports import TrialRecord, rank_trials, sections
 from reports.pareto import dominates, to_minimization
+from tests.support.error_texts import RAY_OOM, SQLALCHEMY
 
 STATUSES = ["FINISHED", "FINISHED", "FINISHED", "PRUNED", "FAILED", "KILLED", "RUNNING"]
 VALUES = st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.0, 2.0, -1.0, math.inf, math.nan])
@@ -192,3 +193,23 @@ def test_sweep_lookup_on_every_backend(client: tracking.TrackingClient) -> None:
     assert reports.leaderboard(client, "pg-00000001").height == 6
     with pytest.raises(reports.SweepNotFound):
         reports.find_sweep(client, "pg-00000003x")
+
+
+def test_the_error_column_keeps_the_meaningful_line(fresh_client: tracking.TrackingClient) -> None:
+    made = make_sweep(fresh_client, sweep_id="errs-1", n_trials=2, pruned=0.0, failed=1.0)
+    parent = fresh_client.get_run(made.parent_run_id)
+    for number, text in enumerate((SQLALCHEMY, RAY_OOM), start=2):
+        tags = {"sweeps.kind": "trial", "sweeps.sweep_id": made.sweep_id, "sweeps.trial_number": str(number)}
+        fresh_client.start_run("demo", f"trial-{number}", tags=tags, parent=parent).end("FAILED", text)
+    sweep = reports.load_sweep(fresh_client, made.sweep_id)
+    frame = reports.leaderboard_frame(sweep)
+    errors = dict(zip(frame["trial"].to_list(), frame["error"].to_list(), strict=True))
+    # The report's failures table summarises each error the same way.
+    rows = sections.trial_rows(sweep, reports.rank_trials(reports.trial_records(sweep), ["maximize"]))
+    summaries = {int(row.trial): row.summary for row in sections.failures(sweep, rows).rows}
+    for found in (errors, summaries):
+        assert found[2].startswith("sqlalchemy.exc.OperationalError: (psycopg.OperationalError)"), found[2]
+        assert found[3] == (
+            "Memory on the node (IP: 192.168.0.107) was 59.49GB / 62.58GB (0.950744), "
+            "which exceeds the memory usage threshold of 0.95"
+        )

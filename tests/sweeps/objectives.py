@@ -248,3 +248,9 @@ def held_after_two(trial: Trial) -> float:
     while trial.number >= 2 and hold.exists() and time.monotonic() < deadline:
         time.sleep(0.05)  # polling the file, not a synchronisation of the test
     return (x - 0.5) ** 2
+
+
+def big_artifact(trial: Trial) -> float:
+    """Logs a 300 KB artifact: more than the small disks of the disk-full tests hold."""
+    trial.log_dict({"blob": "x" * 300_000}, "big.json")
+    return float(trial.params["x"])

@@ -171,8 +171,10 @@ def test_list_and_show_read_the_sweep_from_the_store(capsys: pytest.CaptureFixtu
     code, out, _ = cli(capsys, "list", "--store", place.store)
     assert code == 0
     header, row = out.splitlines()[:2]
-    assert header.split()[:8] == ["sweep_id", "experiment", "status", "trials", "finished", "pruned", "failed", "best"]
-    assert row.split()[:7] == [sweep_id, "cli", "FINISHED", "3/3", "3", "0", "0"]
+    assert header.split()[:9] == [
+        "sweep_id", "experiment", "status", "trials", "finished", "pruned", "failed", "killed", "best",
+    ]  # fmt: skip
+    assert row.split()[:8] == [sweep_id, "cli", "FINISHED", "3/3", "3", "0", "0", "0"]
     assert "loss=" in row
 
     code, out, _ = cli(capsys, "list", "--experiment", "cli", "--store", place.store)
@@ -190,6 +192,7 @@ def test_list_and_show_read_the_sweep_from_the_store(capsys: pytest.CaptureFixtu
 
 
 def test_list_on_an_empty_store(capsys: pytest.CaptureFixture[str], place: SweepPlace) -> None:
+    place.client().close()  # a store with nothing in it (a missing one is "no store at")
     code, out, _ = cli(capsys, "list", "--store", place.store)
     assert code == 0 and "no sweeps" in out
 
@@ -233,3 +236,44 @@ def test_run_on_a_real_ray(capsys: pytest.CaptureFixture[str], place: SweepPlace
             n_failed=0,
         )
         check_store(client, result, metric="loss")
+
+
+def test_sweeps_list_counts_killed_trials_apart_from_failed_ones_as_the_run_summary_does() -> None:
+    from sweeps.cli.run_cmd import LIST_HEADERS, sweep_row
+    from tracking import Run
+
+    def run(status: RunStatus) -> Run:
+        return Run("r" * 32, 1, "t", status, 0, None, None, "/tmp/a")
+
+    parent = run(RunStatus.KILLED)
+    children = [run(RunStatus.FINISHED), run(RunStatus.FAILED), run(RunStatus.KILLED), run(RunStatus.KILLED)]
+    row = dict(zip(LIST_HEADERS, sweep_row(parent, children, "e"), strict=True))
+    assert (row["finished"], row["failed"], row["killed"]) == ("1", "1", "2")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["list"], ["show", "x"], ["runs"], ["report", "x"], ["models", "list"], ["models", "show", "m"]],
+    ids=lambda a: " ".join(a),
+)
+def test_a_read_command_on_a_missing_store_says_so_and_creates_nothing(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SWEEPS_STORE", raising=False)
+    code = main(args)
+    _, err = capsys.readouterr()
+    assert code == 1 and "no store at sweeps.db" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_model_on_a_missing_default_store_says_so_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracking
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SWEEPS_STORE", raising=False)
+    with pytest.raises(tracking.StoreError, match=r"no store at sweeps\.db"):
+        tracking.load_model("models:/m@champion")
+    assert list(tmp_path.iterdir()) == []

@@ -33,7 +33,9 @@ from sweeps.config import (
     resolve_objective,
     suggest_params,
 )
+from sweeps.config.loader import MAX_YAML_VALUES
 from sweeps.config.optuna_factory import PRUNERS, SAMPLERS, grid_search_space
+from sweeps.config.validate import MAX_CONCURRENCY, MAX_RETRIES, MAX_SEED, MAX_TIMEOUT_S, MAX_TRIALS
 from sweeps.errors import SweepsError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -617,6 +619,94 @@ def test_anchors_merge_keys_and_extension_keys(tmp_path: Path) -> None:
     assert_problem(err, "tags.a", 4, "recursive alias")
 
 
+BILLION_LAUGHS = """\
+name: lol
+a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+tags: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+@pytest.mark.timeout(10)  # before the bound, this expanded 387 million values at +100 MB/s
+def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, BILLION_LAUGHS)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    (problem,) = info.value.problems
+    assert problem.source == str(path) and problem.line is not None
+    assert f"more than {MAX_YAML_VALUES:,} values" in problem.message and "alias" in problem.message
+
+
+@pytest.mark.timeout(10)
+def test_an_alias_bomb_in_an_override_is_refused(tmp_path: Path) -> None:
+    bomb = "[" + ", ".join(["&a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"] + ["*a"] * 9) + "]"
+    for depth in "bcdefgh":
+        bomb = f"[&{depth} {bomb}, " + ", ".join([f"*{depth}"] * 9) + "]"
+    with pytest.raises(ConfigError, match=f"more than {MAX_YAML_VALUES:,} values"):
+        load_config(write(tmp_path, SPEC_EXAMPLE), [f"tags.x={bomb}"])
+
+
+def test_a_config_with_many_values_still_loads(tmp_path: Path) -> None:
+    values = ", ".join(str(i) for i in range(20_000))
+    text = SPEC_EXAMPLE.replace("seed: 0      ", f"seed: [{values}]")
+    cfg = load_config(write(tmp_path, text))
+    assert len(cfg.param_map["seed"].value) == 20_000  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfe\x00g\x00a\x00r\x00b\x00", bytes(range(256)), b"name: caf\xe9\n"],
+    ids=["utf16", "bytes", "latin1"],
+)
+def test_a_file_that_is_not_utf8_is_a_config_error_naming_it(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "garbage.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    (problem,) = info.value.problems
+    assert problem.source == str(path) and "not UTF-8 text" in problem.message
+
+
+def test_yaml_nested_too_deeply_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, HEAD + "tags: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    (problem,) = info.value.problems
+    assert problem.source == str(path) and "too deeply" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("override", "path", "bound"),
+    [
+        ("budget.trials=100000000000000000000000000000", "budget.trials", "at most 10,000,000"),
+        ("execution.concurrency=100000000000000000000", "execution.concurrency", "at most 10,000"),
+        ("execution.retries=1000000", "execution.retries", "at most 100"),
+        ("budget.max_failures=100000000000", "budget.max_failures", "at most 10,000,000"),
+        ("sampler.seed=100000000000", "sampler.seed", "at most 4,294,967,295"),
+        ("budget.timeout_s=1e300", "budget.timeout_s", "at most 31,622,400"),
+        ("execution.trial_timeout_s=1e20", "execution.trial_timeout_s", "at most 31,622,400"),
+    ],
+)
+def test_counts_and_timeouts_past_their_bound_are_refused_naming_it(
+    tmp_path: Path, override: str, path: str, bound: str
+) -> None:
+    err = refuse(tmp_path, SPEC_EXAMPLE, [override])
+    problem = find(err, path)
+    assert bound in problem.message, problem
+
+
+def test_counts_at_their_bound_load(tmp_path: Path) -> None:
+    overrides = [f"budget.trials={MAX_TRIALS}", f"execution.concurrency={MAX_CONCURRENCY}", "execution.retries=100"]
+    cfg = load_config(write(tmp_path, SPEC_EXAMPLE), overrides)
+    assert (cfg.budget.trials, cfg.execution.concurrency) == (MAX_TRIALS, MAX_CONCURRENCY)
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "nope.yaml")
@@ -846,3 +936,37 @@ def test_random_bounds_load_or_refuse(low: object, high: object, step: object, l
     trial = optuna.create_study().ask()
     value = suggest_params(trial, cfg.parameters)["p"]
     assert low <= value <= high  # type: ignore[operator]
+
+
+# Every numeric key of the config, with the most a loaded config may hold there.
+NUMERIC_KEYS: dict[tuple[str, ...], float] = {
+    ("budget", "trials"): MAX_TRIALS,
+    ("budget", "timeout_s"): MAX_TIMEOUT_S,
+    ("budget", "max_failures"): MAX_TRIALS,
+    ("execution", "concurrency"): MAX_CONCURRENCY,
+    ("execution", "retries"): MAX_RETRIES,
+    ("execution", "trial_timeout_s"): MAX_TIMEOUT_S,
+    ("execution", "resources", "cpu"): math.inf,
+    ("execution", "resources", "gpu"): math.inf,
+    ("sampler", "seed"): MAX_SEED,
+    ("report", "top_k"): math.inf,
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.dictionaries(st.sampled_from(sorted(NUMERIC_KEYS)), numbers | st.integers(), min_size=1))
+def test_random_numbers_in_every_numeric_key_load_within_bounds_or_refuse(
+    values: dict[tuple[str, ...], object],
+) -> None:
+    data = copy.deepcopy(VALID)
+    for path, value in values.items():
+        _parent(data, path)[path[-1]] = value  # type: ignore[index]
+    _check_loads_or_refuses(data)
+    try:
+        cfg = load_config(data)
+    except ConfigError:
+        return
+    loaded = cfg.to_dict()
+    for path, bound in NUMERIC_KEYS.items():
+        value = _parent(loaded, path)[path[-1]]  # type: ignore[index]
+        assert value is None or value <= bound, (path, value)

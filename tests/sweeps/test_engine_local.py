@@ -274,3 +274,22 @@ def test_the_tally_breaks_ties_by_trial_number_whatever_the_finishing_order() ->
     assert not tally.improve(float("nan"), 0, "run-0")  # NaN comes last
     assert tally.best == (0.5, 1, "run-1")
     assert tally.improve(0.4, 7, "run-7") and tally.best == (0.4, 7, "run-7")
+
+
+@pytest.mark.postgres
+def test_a_password_in_the_configs_store_is_never_recorded(place, postgres_server) -> None:  # type: ignore[no-untyped-def]
+    user, password = postgres_server.ensure_password_role()
+    database = postgres_server.create_database().rsplit("/", 1)[1]
+    with postgres_server.admin_connection() as conn:
+        conn.execute(f'ALTER DATABASE "{database}" OWNER TO "{user}"')
+    uri = postgres_server.uri_for(database, user=user, password=password)
+    result = sweeps.run(local("quadratic", place, trials=2, store=uri), no_report=True)
+    assert result.status == "FINISHED" and password not in repr(result)
+    with tracking.connect(uri, place.artifacts) as client:
+        parent = client.get_run(result.parent_run_id)
+        text = client.artifacts(parent.run_id).read_bytes("config.yaml").decode()
+    assert password not in text and yaml.safe_load(text)["store"].startswith(f"postgresql+psycopg://{user}:***@")
+    assert parent.params["store"] == yaml.safe_load(text)["store"]
+    assert not [v for v in (*parent.params.values(), *parent.tags.values()) if password in v]
+    # The masked config still resumes: the store comes from the command line, never from config.yaml.
+    assert sweeps.resume(result.sweep_id, store=uri, no_report=True).n_trials == 2

@@ -1,6 +1,6 @@
 """A sweep driver in a subprocess, interrupted: Ctrl-C (exit 130) or SIGTERM (exit 143) ends it KILLED
 with the running trials' points kept; after a SIGKILL, `sweeps.resume` completes the budget with no duplicated
-trial or child run.
+trial or child run (once the killed driver's lease has lapsed: its TTL is short here).
 
 The default tests' drivers join the session's Ray (`execution.address`) and synchronise on marker
 files their objectives write; the slow variants start a Ray of their own, as a user's driver does.
@@ -21,9 +21,11 @@ import yaml
 
 import sweeps
 import tracking
+from sweeps.engine.lease import LEASE_TTL_ENV
 from tests.sweeps.conftest import SweepPlace
 from tests.sweeps.engine_checks import check_store, sweep_config
 from tracking import Run, RunStatus
+from tracking.store import open_store
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -35,6 +37,7 @@ CLI = (
     "from sweeps.cli import main; sys.exit(main())"
 )
 CRASHED = "driver stopped before the trial finished"
+LEASE_TTL_S = 2.0  # the drivers' lease: a SIGKILLed one's lapses this long after its last renewal
 X = {"type": "float", "low": 0.0, "high": 1.0}
 
 
@@ -50,7 +53,7 @@ def start_driver(place: SweepPlace, config: dict[str, object]) -> subprocess.Pop
         stderr=subprocess.STDOUT,
         start_new_session=True,
         cwd=place.root,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", LEASE_TTL_ENV: str(LEASE_TTL_S)},
     )
 
 
@@ -79,6 +82,21 @@ def wait_for(
 
     wait_until(place, proc, what, check)
     return seen[-1]
+
+
+def wait_lease_lapsed(parent_run_id: str, place: SweepPlace) -> None:
+    """Poll the store until the killed driver's lease has lapsed: a resume before that is refused."""
+    deadline = time.monotonic() + DEADLINE_S
+    store = open_store(place.store)
+    try:
+        while time.monotonic() < deadline:
+            lease = store.get_lease(parent_run_id)
+            if lease is None or not lease.live:
+                return
+            time.sleep(0.05)  # polling interval; the lease's expiry decides
+    finally:
+        store.close()
+    pytest.fail(f"the killed driver's lease did not lapse within {DEADLINE_S}s")
 
 
 def store_children(place: SweepPlace) -> list[Run]:
@@ -173,6 +191,7 @@ def test_resume_after_the_driver_is_sigkilled_completes_the_budget(place: SweepP
     os.killpg(proc.pid, signal.SIGKILL)  # the driver only: the session's Ray lives on
     proc.wait(timeout=60)
     (marker_dir / "hold").unlink()
+    wait_lease_lapsed(before[0].parent_run_id or "", place)
 
     result = sweeps.resume(before[0].tags["sweeps.sweep_id"], store=place.store, no_report=True)
     assert result.status == "FINISHED"
@@ -226,6 +245,7 @@ def test_resume_after_sigkill_reaches_the_budget_without_duplicates(place: Sweep
     at_kill = store_children(place)
     done_before = {r.tags["sweeps.trial_number"]: r.run_id for r in at_kill if r.status.is_terminal}
     running_at_kill = {r.tags["sweeps.trial_number"] for r in at_kill if r.status is RunStatus.RUNNING}
+    wait_lease_lapsed(before[0].parent_run_id or "", place)
 
     result = sweeps.resume(sweep_id, store=place.store, no_report=True)
     assert result.status == "FINISHED" and result.n_trials == trials

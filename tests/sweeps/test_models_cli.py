@@ -122,6 +122,7 @@ def test_list(store: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_empty_store(sqlite_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
+    tracking.connect(sqlite_uri).close()  # a store with nothing in it (a missing one is "no store at")
     assert sweeps("list", "--store", sqlite_uri) == 0
     assert "no registered models" in capsys.readouterr().out
 

@@ -166,3 +166,15 @@ def test_display_in_live_mode_draws_and_stops_cleanly() -> None:
     assert "best val_rmse=57.7" in re.sub(r"\[[0-9;?]*[A-Za-z]", "", plain)
     assert "failed: trial 2: RuntimeError: x" in re.sub(r"\[[0-9;?]*[A-Za-z]", "", plain)
     display.close()  # closing twice is harmless
+
+
+def test_plain_reporter_writes_each_failure_once_even_when_it_lands_with_the_closing_snapshot() -> None:
+    r = PlainReporter(metric="loss")
+    r.lines(snapshot(started=1, finished=0, failed=0, completed_this_session=0), now=0.0)
+    # The last trial failed and every trial ended: the sweep is closing, the final snapshot follows.
+    closing = snapshot(failed=1, completed_this_session=1, done=True, running=(), errors=("trial 0: E: x",))
+    assert r.lines(closing, now=1.0) == ["  failed: trial 0: E: x"]
+    final = replace(closing, status="FAILED")
+    lines = r.lines(final, now=1.1)
+    assert [line for line in lines if "failed: trial" in line] == []  # written above, not again
+    assert lines[-1].endswith("FAILED")

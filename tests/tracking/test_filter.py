@@ -32,7 +32,7 @@ from tracking.search import (
     render_filter,
 )
 from tracking.search.compiler import NUMERIC_TEXT, like_to_regex
-from tracking.search.filter import ATTRIBUTES, STATUSES
+from tracking.search.filter import ATTRIBUTES, MAX_IN_VALUES, MAX_PREDICATES, STATUSES
 from tracking.store.schema import experiments, metadata, metric_summaries, params, runs, tags
 
 M = Identifier("metrics", "acc")
@@ -272,6 +272,41 @@ def test_deep_nesting_is_a_filter_error_not_a_recursion_error() -> None:
         parse_filter("(" * 500 + "metrics.a > 1" + ")" * 500)
     with pytest.raises(FilterError, match="nested more than"):
         parse_filter("not " * 5000 + "metrics.a > 1")
+
+
+def test_a_long_flat_filter_is_a_filter_error_at_the_first_condition_too_many() -> None:
+    conditions = [f"metrics.m{i} > {i}" for i in range(MAX_PREDICATES + 1)]
+    assert isinstance(parse_filter(" and ".join(conditions[:-1])), And)  # the bound itself parses
+    text = " and ".join(conditions)
+    with pytest.raises(FilterError) as caught:
+        parse_filter(text)
+    assert f"more than {MAX_PREDICATES} conditions" in str(caught.value)
+    assert caught.value.position == text.index(conditions[-1])
+    for joined in (" or ".join(conditions), "not (" + ") and not (".join(conditions) + ")"):
+        with pytest.raises(FilterError, match=f"more than {MAX_PREDICATES} conditions"):
+            parse_filter(joined)
+
+
+def test_a_long_in_list_is_a_filter_error_naming_its_value() -> None:
+    values = ", ".join(str(i) for i in range(MAX_IN_VALUES + 1))
+    text = f"params.seed in ({values})"
+    with pytest.raises(FilterError) as caught:
+        parse_filter(text)
+    assert f"more than {MAX_IN_VALUES} values" in str(caught.value)
+    assert caught.value.position == text.index(f", {MAX_IN_VALUES})") + 2
+
+
+def test_hand_built_filters_past_the_bounds_are_refused_at_compile_time() -> None:
+    with pytest.raises(FilterError, match=f"more than {MAX_PREDICATES} conditions"):
+        compile_filter(And(tuple(Compare(M, ">", i) for i in range(MAX_PREDICATES + 1))))
+    with pytest.raises(FilterError, match=f"more than {MAX_IN_VALUES} values"):
+        compile_filter(In(P, tuple(str(i) for i in range(MAX_IN_VALUES + 1))))
+
+
+def test_a_filter_at_the_bounds_runs_on_sqlite(engine: Engine) -> None:
+    # SQLite refuses expression trees deeper than 1,000 ("Expression tree is too large").
+    conditions = " or ".join(f"params.p{i} in ({', '.join(repr(str(v)) for v in range(10))})" for i in range(99))
+    assert matching(engine, f"{conditions} or metrics.acc > 0.9") == {"r1"}
 
 
 @pytest.mark.parametrize(

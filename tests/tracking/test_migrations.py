@@ -191,3 +191,22 @@ def test_a_failed_upgrade_leaves_the_store_as_it_was(fresh_store_uri: str, tmp_p
     finally:
         engine.dispose()
     assert rows_0001(fresh_store_uri) == before
+
+
+def test_0003_adds_only_new_tables_and_downgrades_to_0002_keeping_every_run(fresh_store_uri: str, tmp_path) -> None:
+    engine = make_engine(fresh_store_uri)
+    try:
+        migrate.upgrade(engine, "0002")
+        with tracking.connect(fresh_store_uri, upgrade=True, artifacts=str(tmp_path)) as client:
+            run = client.start_run("kept")
+            client.log_metric(run.run_id, "loss", 0.5, step=0)
+            client.end_run(run.run_id)
+        new = {"auth_users", "auth_tokens", "auth_grants", "protected_aliases", "sweep_leases"}
+        assert new <= set(sa.inspect(engine).get_table_names())
+        migrate.downgrade(engine, "0002")
+        assert not new & set(sa.inspect(engine).get_table_names())
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    with tracking.connect(fresh_store_uri) as client:
+        assert [m.value for m in client.get_metric_history(run.run_id, "loss")] == [0.5]

@@ -278,18 +278,27 @@ def test_tampered_payload_is_never_unpickled(sqlite_client: TrackingClient, tmp_
     assert ("truncated" in str(info.value)) == (damage == "truncate")
 
 
-def test_rewritten_metadata_is_caught_for_registered_versions(client: TrackingClient, tmp_path: Path) -> None:
-    # Whoever can rewrite both payload and model.json defeats the file's own hash; the hash
-    # recorded at registration still catches it.
+def test_rewritten_metadata_is_caught_for_every_uri_form(client: TrackingClient, tmp_path: Path) -> None:
+    # Whoever can rewrite both payload and model.json defeats the file's own hash; the hash the
+    # store recorded when the model was logged (and at registration) still catches it.
     mark = tmp_path / "unpickled.txt"
     run_id, uri = log(client, Tripwire(str(mark)))
     client.registry.register_model("guarded", uri)
-    forged = Tripwire(str(tmp_path / "other.txt"))
-    _overwrite(client, run_id, forged)
-    tracking.load_model(uri, client)  # runs:/ trusts the folder's own metadata
-    mark.unlink(missing_ok=True)
-    with pytest.raises(ModelIntegrityError, match="hash recorded at registration"):
-        tracking.load_model("models:/guarded/1", client)
+    client.registry.set_alias("guarded", "champion", 1)
+    forged_mark = tmp_path / "forged.txt"
+    _overwrite(client, run_id, Tripwire(str(forged_mark)))  # a consistent new payload + model.json
+    for form in (uri, "models:/guarded/1", "models:/guarded@champion", "models:/guarded/latest"):
+        with pytest.raises(ModelIntegrityError, match="refusing to load it"):
+            tracking.load_model(form, client)
+    assert not mark.exists() and not forged_mark.exists()
+
+
+def test_a_model_folder_the_store_never_recorded_is_not_loaded(client: TrackingClient, tmp_path: Path) -> None:
+    mark = tmp_path / "unpickled.txt"
+    with client.start_run("models") as run:
+        _overwrite(client, run.run_id, Tripwire(str(mark)))  # written into the folder, not logged
+    with pytest.raises(ModelIntegrityError, match="the store has no payload hash"):
+        tracking.load_model(f"runs:/{run.run_id}/model", client)
     assert not mark.exists()
 
 

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 import tracking
+from tests.conftest import SQL_STORE_PARAMS
 from tracking import ModelError, ModelNotFound, RegistryError, TrackingClient
 from tracking.errors import StoreError
 from tracking.registry import (
@@ -229,6 +230,8 @@ def _run_sql(uri: str, statements: dict[str, list[str]]) -> None:
         engine.dispose()
 
 
+# A trigger in the database: the fault is injected in SQL, so this runs on the SQL stores.
+@pytest.mark.parametrize("store_uri", SQL_STORE_PARAMS, indirect=True)
 def test_register_with_alias_leaves_nothing_when_the_alias_fails(client: TrackingClient, store_uri: str) -> None:
     # The database itself refuses the alias row (a trigger), after the version row was written
     # in the same transaction: the version, the model created for it and its audit must all go.
@@ -588,6 +591,7 @@ def test_exported_names() -> None:
         "FLAVORS",
         "METADATA_FILE",
         "PAYLOAD_FILE",
+        "PAYLOAD_TAG_PREFIX",
         "ColumnSpec",
         "DataSpec",
         "LoadedModel",
@@ -598,6 +602,7 @@ def test_exported_names() -> None:
         "infer_spec",
         "load_model",
         "parse_model_uri",
+        "payload_tag",
         "read_model_info",
         "save_model",
     }

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 import tracking
 from tests.conftest import SQL_STORE_PARAMS
+from tests.support import polling
 from tracking import MetricPoint, MetricSink, SinkError, TrackingClient
 from tracking.point_block import PointBlock
 from tracking.store import sql_store
@@ -30,12 +31,7 @@ def points(n: int, run_id: str = "r", key: str = "k", start: int = 0) -> list[Me
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = WAIT_S) -> None:
-    """Poll ``condition`` until it holds; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout_s}s")
-        time.sleep(0.001)
+    polling.wait_until(condition, timeout_s, every_s=0.001)
 
 
 class Recorder:
@@ -188,7 +184,9 @@ def test_many_blocked_producers_all_resume(make_sink: Callable[..., MetricSink])
 # -- failures ------------------------------------------------------------------------------
 
 
-def test_a_failed_batch_is_reported_once_and_the_sink_goes_on(make_sink: Callable[..., MetricSink]) -> None:
+def test_a_failed_batch_is_reported_to_its_run_until_forgotten_and_the_sink_goes_on(
+    make_sink: Callable[..., MetricSink],
+) -> None:
     written: list[MetricPoint] = []
     calls = Counter[str]()
 
@@ -202,9 +200,14 @@ def test_a_failed_batch_is_reported_once_and_the_sink_goes_on(make_sink: Callabl
     sink.put(points(3))
     with pytest.raises(SinkError, match="disk full"):
         sink.flush()
+    sink.flush()  # a full flush tells each failure once
+    sink.put(points(3, run_id="other"))  # other runs go on
+    with pytest.raises(SinkError, match="run r were lost"):  # the run itself is told every time
+        sink.put(points(3, key="after"))
+    sink.forget(["r"])  # its end recorded the loss
     sink.put(points(3, key="after"))
     sink.flush()
-    assert written == points(3, key="after")
+    assert written == points(3, run_id="other") + points(3, key="after")
 
 
 def _fail_first_attempt(monkeypatch: pytest.MonkeyPatch, break_it: Callable[[sa.Connection], None]) -> Counter[str]:
@@ -473,9 +476,10 @@ def test_a_failed_batch_is_reported_to_its_run_only(faulty: tuple[TrackingClient
         b.log_metric("k", 10.0, step=10)
     assert info.value.run_ids == (b.run_id,)
     assert isinstance(info.value.__cause__, tracking.StoreError)
-    b.log_metric("k", 11.0, step=11)  # told once: the run goes on
+    with pytest.raises(SinkError, match=f"run {b.run_id}"):  # and again: it can never end FINISHED
+        b.log_metric("k", 11.0, step=11)
     client.flush()  # every failure has been reported
-    assert stored_steps(store, b.run_id) == [11]
+    assert stored_steps(store, b.run_id) == []
     assert client.get_metric_history(a.run_id, "k")[0].value == 1.0
 
 

@@ -11,6 +11,7 @@ import fsspec
 import pytest
 
 import tracking
+from tests.conftest import SQL_STORE_PARAMS
 from tests.support.state import run_state
 from tracking import ActiveRun, InvalidArtifactPath, TrackingClient
 
@@ -162,6 +163,8 @@ def test_dotted_but_safe_names_are_normalised(run: ActiveRun) -> None:
     assert (run_folder(run) / "..hidden").read_text() == "y"
 
 
+# The client's fsspec root: a server keeps its own artifact root, so this runs on the SQL stores.
+@pytest.mark.parametrize("store_uri", SQL_STORE_PARAMS, indirect=True)
 def test_an_fsspec_artifact_root_works_the_same(store_uri: str, tmp_path: Path) -> None:
     root = f"memory://sweeps-test-{uuid.uuid4().hex[:8]}"
     with tracking.connect(store_uri, artifacts=root) as client:
@@ -179,3 +182,51 @@ def test_an_fsspec_artifact_root_works_the_same(store_uri: str, tmp_path: Path) 
         assert (out / "f.txt").read_text() == "file"
     fs = fsspec.filesystem("memory")
     assert not [p for p in fs.find(root.removeprefix("memory://")) if "escape" in p]
+
+
+def test_symbolic_links_out_of_a_logged_folder_are_refused_and_nothing_is_written(
+    run: ActiveRun, client: TrackingClient, tmp_path: Path, artifact_root: Path
+) -> None:
+    secret = tmp_path / "etc" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0")
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    (outputs / "model.txt").write_text("weights")
+    (outputs / "passwd").symlink_to(secret)
+    direct = tmp_path / "shadow"
+    direct.symlink_to(secret)
+    before = run_state(client, run.run_id, artifact_root)
+    for source in (outputs, direct):
+        with pytest.raises(InvalidArtifactPath, match="symbolic link"):
+            run.log_artifact(source)
+    assert run_state(client, run.run_id, artifact_root) == before
+    assert not [p for p in artifact_root.rglob("*") if p.is_file() and p.read_bytes() == secret.read_bytes()]
+
+
+def test_a_link_planted_in_a_runs_folder_is_not_read_through(
+    run: ActiveRun, client: TrackingClient, tmp_path: Path
+) -> None:
+    secret = tmp_path / "etc" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0")
+    run.log_text("fine", "d/ok.txt")
+    (run_folder(run) / "d" / "passwd").symlink_to(secret)
+    with pytest.raises(InvalidArtifactPath, match="outside"):
+        client.download_artifacts(run.run_id, None, tmp_path / "dl")
+    with pytest.raises(InvalidArtifactPath, match="outside"):
+        client.artifacts(run.run_id).read_bytes("d/passwd")
+    assert not [p for p in (tmp_path / "dl").rglob("*") if p.is_file() and p.read_text() == "root:x:0:0"]
+
+
+def test_a_name_too_long_for_a_file_system_is_refused_clearly(
+    run: ActiveRun, client: TrackingClient, tmp_path: Path, artifact_root: Path
+) -> None:
+    source = tmp_path / "f.txt"
+    source.write_text("x")
+    before = run_state(client, run.run_id, artifact_root)
+    for name in ("a" * 5000, "d/" + "b" * 300):
+        for call in (partial(run.log_text, "x", name), partial(run.log_artifact, source, name)):
+            with pytest.raises(tracking.InvalidParameter, match="longer than 255 bytes"):
+                call()
+    assert run_state(client, run.run_id, artifact_root) == before

@@ -106,6 +106,22 @@ def test_refusals_through_the_client_are_tracking_errors(client: TrackingClient,
     assert client.get_run(done.run_id).tags["note"] == "tags still go on an ended run"
 
 
+def test_a_long_flat_filter_is_a_short_filter_error_on_every_store(client: TrackingClient) -> None:
+    # SQLite used to answer "Expression tree is too large" with 227 KB of SQL; PostgreSQL ran for minutes.
+    client.start_run("e").end()
+    for joiner in (" and ", " or "):
+        text = joiner.join(f"params.p{i} = 'v{i}'" for i in range(1_000))
+        error = assert_tracking_error(lambda text=text: client.search_runs("e", filter=text), FilterError)
+        message = str(error)
+        assert "more than 100 conditions" in message and len(message) < 600, message
+        # The server sends the message, with the position and an excerpt pointing at it.
+        position = text.index("params.p100 ")
+        assert f"at position {position}:" in message
+        pointer_line = message.splitlines()[-1]
+        excerpt_line = message.splitlines()[-2]
+        assert excerpt_line[len(pointer_line) - 1 :].startswith("params.p100 ")
+
+
 def test_a_closed_client_refuses_with_tracking_errors(client: TrackingClient) -> None:
     run = client.start_run("e")
     client.close()

@@ -292,3 +292,56 @@ def test_writers_racing_on_one_run_store_each_step_once_with_a_true_summary(
         assert [m.step for m in history] == list(range(top + 1)), key
         assert all(round(m.value - m.step / 1000.0) in range(writers) for m in history)
     assert_summary_matches_history(client, run.run_id)
+
+
+def test_an_auto_step_past_int64_is_refused_at_the_call_and_costs_no_other_run_a_point(
+    client: TrackingClient,
+) -> None:
+    other = client.start_run("e")
+    other.log_metric("a", 1.0)  # in the sink's queue with the bad run's points
+    run = client.start_run("e")
+    run.log_metric("a", 1.0, step=2**63 - 1)
+    with pytest.raises(tracking.InvalidParameter, match="step"):
+        run.log_metric("a", 2.0)  # the next automatic step would not fit in int64
+    with pytest.raises(tracking.InvalidParameter, match="step"):
+        run.log_metrics({"b": 1.0, "a": 2.0})  # all or nothing: "b" is not logged either
+    other.log_metric("a", 2.0)
+    client.flush()
+    assert values(client.get_metric_history(other.run_id, "a")) == [(0, "1.0"), (1, "2.0")]
+    assert values(client.get_metric_history(run.run_id, "a")) == [(2**63 - 1, "1.0")]
+    assert client.get_metric_history(run.run_id, "b") == []
+
+
+class _Refusing:
+    """A store that refuses any batch of points holding one run's: a fault no valid API call causes
+    (a database rejecting a value), put in front of the real store."""
+
+    def __init__(self, inner: object, refused: list[str]) -> None:
+        self._inner = inner
+        self._refused = refused
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def write_metric_points(self, batch: list) -> None:  # type: ignore[type-arg]
+        if any(p.run_id in self._refused for p in batch):
+            raise tracking.StoreError("value out of range (a refused point)")
+        self._inner.write_metric_points(batch)  # type: ignore[attr-defined]
+
+
+def test_a_point_the_database_refuses_costs_only_its_own_run_its_points(client: TrackingClient) -> None:
+    from tracking.store import open_store
+
+    refused: list[str] = []
+    faulty = tracking.TrackingClient(store=_Refusing(open_store(client._store.uri), refused), sink_writers=1)
+    try:
+        good, bad = faulty.start_run("e"), faulty.start_run("e")
+        refused.append(bad.run_id)
+        good.log_metric("a", 1.0, step=0)
+        bad.log_metric("a", 1.0, step=0)  # one batch holds both runs' points
+        with pytest.raises(tracking.SinkError) as info:
+            faulty.flush()
+        assert info.value.run_ids == (bad.run_id,)
+        assert values(faulty.get_metric_history(good.run_id, "a")) == [(0, "1.0")]
+    finally:
+        faulty.close()

@@ -194,3 +194,58 @@ def _registry_0001(tables: MetaData) -> None:
         Column("reason", Text, nullable=True),
         Index("ix_registry_audit_name_at", "name", "at"),
     )
+
+
+def tables_0003_new() -> MetaData:
+    """The tables revision 0003 added: users, tokens and grants of a server, protected aliases,
+    and the driver lease of a sweep."""
+    tables = MetaData()
+    Table(
+        "auth_users",
+        tables,
+        Column("name", String(KEY_LEN), primary_key=True),
+        Column("admin", Integer, nullable=False, default=0),
+        Column("created_at", BigInteger, nullable=False),
+    )
+    Table(
+        "auth_tokens",
+        tables,
+        Column("token_id", String(32), primary_key=True),
+        Column("user_name", String(KEY_LEN), ForeignKey("auth_users.name"), nullable=False),
+        Column("secret_hash", Text, nullable=False),
+        Column("created_at", BigInteger, nullable=False),
+        Column("expires_at", BigInteger, nullable=True),
+        Column("revoked_at", BigInteger, nullable=True),
+        Index("ix_auth_tokens_user", "user_name"),
+    )
+    Table(
+        "auth_grants",
+        tables,
+        Column("user_name", String(KEY_LEN), ForeignKey("auth_users.name"), nullable=False),
+        Column("scope", String(16), nullable=False),
+        Column("target", String(KEY_LEN), nullable=False),
+        Column("role", Integer, nullable=False),
+        PrimaryKeyConstraint("user_name", "scope", "target"),
+        Index("ix_auth_grants_target", "scope", "target"),
+    )
+    Table(
+        "protected_aliases",
+        tables,
+        Column("name", String(KEY_LEN), nullable=False),
+        Column("alias", String(KEY_LEN), nullable=False),
+        Column("created_at", BigInteger, nullable=False),
+        Column("actor", String(KEY_LEN), nullable=False),
+        PrimaryKeyConstraint("name", "alias"),
+    )
+    Table(
+        "sweep_leases",
+        tables,
+        Column("sweep_run_id", String(RUN_ID_LEN), primary_key=True),
+        Column("owner", String(64), nullable=False),
+        Column("host", String(KEY_LEN), nullable=False),
+        Column("pid", Integer, nullable=False),
+        Column("acquired_at", BigInteger, nullable=False),
+        Column("heartbeat_at", BigInteger, nullable=False),
+        Column("expires_at", BigInteger, nullable=False),
+    )
+    return tables

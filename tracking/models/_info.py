@@ -13,6 +13,16 @@ from tracking.models._signature import Signature
 
 METADATA_FILE = "model.json"
 PAYLOAD_FILE = "model.pkl"
+# The run tag holding a logged model's payload sha256 (``sweeps.model_sha256.<path>``): a row in
+# the store, which whoever can write the artifact folder (a shared disk, a bucket) cannot rewrite.
+PAYLOAD_TAG_PREFIX = "sweeps.model_sha256."
+
+
+def payload_tag(path: str) -> str:
+    """The run tag recording the payload hash of the model folder ``path``."""
+    return f"{PAYLOAD_TAG_PREFIX}{path}"
+
+
 FORMAT_VERSION = 1
 
 

@@ -130,6 +130,22 @@ def load_model(uri: str, client: ModelSource) -> LoadedModel:
             f"model {registered.name} version {registered.version}: the metadata at {info.artifact_uri} "
             "no longer matches the hash recorded at registration; the folder was modified, refusing to load it"
         )
+    # The hash to trust is the store's (recorded when the model was logged), never model.json's
+    # alone: whoever can write the folder can rewrite both the payload and its metadata.
+    recorded = client.recorded_payload_sha256(ref.run_id, info.path)
+    if recorded is None and registered is not None:
+        recorded = registered.model_sha256
+    if recorded is None:
+        raise ModelIntegrityError(
+            f"the store has no payload hash for the model at {info.artifact_uri} (it was not logged with "
+            "log_model, or written into the artifact folder by other means); refusing to load it. Log it "
+            "again with log_model"
+        )
+    if recorded != info.sha256:
+        raise ModelIntegrityError(
+            f"the metadata at {info.artifact_uri} no longer matches the payload hash the store recorded when "
+            "the model was logged; the folder was modified, refusing to load it"
+        )
     try:
         payload = artifacts.read_bytes(f"{ref.path}/{info.payload}")
     except FileNotFoundError:

@@ -7,6 +7,7 @@ import json
 import platform
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
@@ -85,6 +86,11 @@ def _flavors(model: object, requested: str | None) -> dict[str, dict[str, str]]:
 
 
 def _library_versions(serializer: str) -> dict[str, str]:
+    return dict(_installed_versions(serializer))  # a copy: the caller's to keep
+
+
+@cache  # reading package metadata costs ~2.5 ms a save; what is installed does not change in a process
+def _installed_versions(serializer: str) -> tuple[tuple[str, str], ...]:
     found = {"python": platform.python_version()}
     for label, dist in {**_LIBRARIES, serializer: serializer}.items():
         if label == "pickle":
@@ -92,7 +98,7 @@ def _library_versions(serializer: str) -> dict[str, str]:
         got = _version(dist)
         if got:
             found[label] = got
-    return found
+    return tuple(found.items())
 
 
 def _version(dist: str) -> str | None:

@@ -46,5 +46,9 @@ class ModelSource(Protocol):
 
     def artifacts(self, run_id: str) -> Artifacts: ...
 
+    def recorded_payload_sha256(self, run_id: str, path: str) -> str | None:
+        """The payload hash the store recorded when the model at ``path`` of the run was logged."""
+        ...
+
     @property
     def registry(self) -> VersionLookup: ...

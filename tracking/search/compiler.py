@@ -40,6 +40,7 @@ from tracking.search.filter import (
     OrderKey,
     Predicate,
     Value,
+    check_size,
     identifier_error,
     parse_filter,
     parse_order_by,
@@ -70,6 +71,7 @@ def compile_filter(filter_: str | Node | None) -> ColumnElement[bool]:
     if filter_ is None or (isinstance(filter_, str) and not filter_.strip()):
         return true()
     node = parse_filter(filter_) if isinstance(filter_, str) else filter_
+    check_size(node)  # parsed text is within bounds already; a hand-built node may not be
     return _compile(node)
 
 

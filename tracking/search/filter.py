@@ -51,6 +51,10 @@ COMPARISON_OPS = ("=", "!=", "<", "<=", ">", ">=")
 PATTERN_OPS = ("like", "not like", "ilike", "not ilike")
 # Bounds the recursion of parser, renderer and compiler on hostile input like "((((...".
 MAX_DEPTH = 64
+# Bounds the SQL a filter becomes: past ~1,000 terms SQLite refuses the expression tree, and
+# PostgreSQL plans and runs hundreds of joined conditions for minutes.
+MAX_PREDICATES = 100
+MAX_IN_VALUES = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +216,26 @@ def _predicates(node: Node) -> Iterator[Predicate]:
             yield cast(Predicate, node)
 
 
+def check_size(node: Node) -> None:
+    """Refuse a hand-built filter past the bounds that :func:`parse_filter` enforces on text."""
+    predicates = list(_predicates(node))
+    if len(predicates) > MAX_PREDICATES:
+        raise FilterError(_too_many_predicates())
+    if any(isinstance(p, In) and len(p.values) > MAX_IN_VALUES for p in predicates):
+        raise FilterError(_too_many_values())
+
+
+def _too_many_predicates() -> str:
+    return (
+        f"the filter has more than {MAX_PREDICATES} conditions (at most {MAX_PREDICATES} are allowed); "
+        "use 'in (...)' for many values of one key, or search in several steps"
+    )
+
+
+def _too_many_values() -> str:
+    return f"the 'in' list has more than {MAX_IN_VALUES} values (at most {MAX_IN_VALUES} are allowed)"
+
+
 def _render_value(value: Value) -> str:
     if isinstance(value, str):
         return quote(value)
@@ -257,6 +281,7 @@ class _Parser:
         self.tokens = tokenize(text)
         self.index = 0
         self.depth = 0
+        self.predicates = 0
 
     @property
     def current(self) -> Token:
@@ -345,6 +370,9 @@ class _Parser:
 
     def predicate(self) -> Predicate:
         ident_token = self.current
+        self.predicates += 1
+        if self.predicates > MAX_PREDICATES:
+            raise self.error(_too_many_predicates())
         ident = self.identifier()
         token = self.advance()
         if token.kind == "op":
@@ -384,6 +412,8 @@ class _Parser:
         values = [self.literal(ident, "=")]
         while self.current.kind == "comma":
             self.advance()
+            if len(values) == MAX_IN_VALUES:
+                raise self.error(_too_many_values())
             values.append(self.literal(ident, "="))
         if self.current.kind == "eof":
             raise self.error("unbalanced parenthesis: the 'in (' list is never closed", opening)

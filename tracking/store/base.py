@@ -17,9 +17,15 @@ Contract, for every implementation:
 - **Errors**: only `TrackingError` subclasses leave a method: `RunNotFound` and
   `ExperimentNotFound` for unknown ids, `RunExists` for a taken run id, `RunFinished`,
   `ParamConflict`, `InvalidParameter` for bad arguments, `FilterError` for a bad search,
-  `StoreUnavailable` when the backend cannot be reached (or stays locked past its retries),
-  `SchemaVersionError` at open, and `StoreError` for anything else the backend refuses.
+  `SweepLeased` for a sweep another driver owns, `StoreUnavailable` when the backend cannot be
+  reached (or stays locked past its retries), `SchemaVersionError` at open, and `StoreError`
+  for anything else the backend refuses.
   Database and driver exceptions are chained as ``__cause__``, never raised.
+- **Sweep leases**: one driver owns a sweep at a time. ``acquire_lease`` is atomic across
+  processes and hosts: it takes a free or lapsed lease, renews the caller's own, and otherwise
+  raises `SweepLeased` naming the holder. Expiry uses the clock of the process that talks to the
+  database (hosts sharing a store keep their clocks in sync, as NTP does; a skew of s seconds
+  moves every expiry by s).
 - Arguments arrive checked by the client (keys, values, steps; see `tracking.validation`).
 """
 
@@ -29,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from tracking.artifacts import Artifacts
-from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
+from tracking.entities import Experiment, Lease, Metric, MetricPoint, Run, RunStatus
 from tracking.point_block import PointBlock
 
 if TYPE_CHECKING:
@@ -50,6 +56,10 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections; every later call raises `StoreError`."""
+        ...
+
+    def check_writable(self) -> None:
+        """Raise `StoreError` now if this store cannot take writes at all (read-only file or database)."""
         ...
 
     def registry_store(self) -> RegistryStore:
@@ -168,4 +178,25 @@ class Store(Protocol):
 
     def next_steps(self, run_id: str, keys: Iterable[str]) -> dict[str, int]:
         """The step after the last stored one for each key (0 for a key without points)."""
+        ...
+
+    # -- sweep leases ---------------------------------------------------------------------
+
+    def acquire_lease(self, sweep_run_id: str, owner: str, host: str, pid: int, ttl_s: float) -> Lease:
+        """Own the sweep whose parent run is ``sweep_run_id`` for ``ttl_s`` seconds: a lease
+        nobody holds or whose holder let it lapse is taken, ``owner``'s own is renewed; one
+        another owner holds raises `SweepLeased` (its host, pid and seconds until it lapses)."""
+        ...
+
+    def renew_lease(self, sweep_run_id: str, owner: str, ttl_s: float) -> Lease:
+        """Extend ``owner``'s lease to ``ttl_s`` seconds from now; `SweepLeased` when it is lost
+        (another owner took it over after it lapsed, or it is gone)."""
+        ...
+
+    def release_lease(self, sweep_run_id: str, owner: str) -> None:
+        """Give up ``owner``'s lease; a lease it does not hold (any more) is left alone."""
+        ...
+
+    def get_lease(self, sweep_run_id: str) -> Lease | None:
+        """The sweep's lease as stored (lapsed ones too: see `Lease.live`), or None."""
         ...

@@ -19,7 +19,7 @@ from tracking.errors import StoreError, StoreUnavailable, TrackingError
 from tracking.uri import mask_password
 
 # Lower-case fragments of the errors worth retrying: busy/locked SQLite, a dropped or refused
-# PostgreSQL connection, a deadlock or serialisation failure.
+# PostgreSQL connection, a server restarting or in recovery, a deadlock or serialisation failure.
 _TRANSIENT = (
     "database is locked",
     "database is busy",
@@ -31,8 +31,25 @@ _TRANSIENT = (
     "connection reset",
     "consuming input failed",
     "the connection is lost",
+    "the connection is closed",
     "ssl syscall",
+    "could not receive data from server",
+    "could not send data to server",
+    "no connection to the server",
+    # PostgreSQL while `pg_ctl restart` or a failover runs: the server is there but refuses work.
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is in recovery",
+    "the database system is not yet accepting connections",
+    "the database system is not accepting connections",
 )
+# SQLSTATEs worth retrying: connection exceptions (class 08), the server shutting down or not
+# ready yet (57P01-57P03), serialisation failure and deadlock (40001, 40P01). A statement
+# timeout (57014) is not: the same query would time out again.
+_TRANSIENT_SQLSTATE_CLASSES = ("08",)
+_TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "40001", "40P01"})
+# A full disk: not retried (it stays full), said as such.
+_FULL = ("database or disk is full", "no space left on device", "disk quota exceeded")
 # Fragments of errors meaning the database itself cannot be used right now.
 _UNAVAILABLE = (
     *_TRANSIENT,
@@ -41,7 +58,6 @@ _UNAVAILABLE = (
     "could not connect",
     "password authentication failed",
     "too many connections",
-    "no space left",
     "disk i/o error",
     "readonly database",
 )
@@ -63,12 +79,17 @@ def reason(exc: BaseException) -> str:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: SQLite busy/locked, a dropped or refused PostgreSQL connection."""
+    """Errors worth retrying: SQLite busy/locked, a dropped or refused PostgreSQL connection,
+    a PostgreSQL server shutting down, starting up or in recovery."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     if not isinstance(exc, database_errors()):
         return False
-    text = str(exc.orig if isinstance(exc, DBAPIError) else exc).lower()
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(state, str) and (state in _TRANSIENT_SQLSTATES or state.startswith(_TRANSIENT_SQLSTATE_CLASSES)):
+        return True
+    text = str(orig).lower()
     return any(marker in text for marker in _TRANSIENT)
 
 
@@ -76,6 +97,11 @@ def store_error(exc: BaseException, where: str) -> StoreError:
     """The tracking error for a database error raised while working on the store ``where``."""
     why = reason(exc)
     lowered = str(exc.orig if isinstance(exc, DBAPIError) else exc).lower()
+    if any(m in lowered for m in _FULL):
+        return StoreError(
+            f"no space left on the device holding the store {mask_password(where)} ({why}); "
+            "free some there, then resume"
+        )
     if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or any(m in lowered for m in _UNAVAILABLE):
         return StoreUnavailable(f"store {mask_password(where)} is unavailable: {why}")
     return StoreError(f"store {mask_password(where)} failed: {why} ({type(exc).__name__})")

@@ -22,7 +22,7 @@ from tracking.limits import KEY_LEN, RUN_ID_LEN
 # The Alembic revision these tables correspond to; bump it with every new migration. A new
 # database gets these tables directly, stamped with it (tests/tracking/test_schema_create.py
 # checks that this equals what the migrations build).
-SCHEMA_VERSION = "0002"
+SCHEMA_VERSION = "0003"
 
 metadata = MetaData()
 
@@ -178,4 +178,66 @@ registry_audit_log = Table(
     Column("actor", String(KEY_LEN), nullable=False),
     Column("reason", Text, nullable=True),
     Index("ix_registry_audit_name_at", "name", "at"),
+)
+
+# -- revision 0003: a server's users, tokens and grants; protected aliases; sweeps' driver leases
+
+auth_users = Table(
+    "auth_users",
+    metadata,
+    Column("name", String(KEY_LEN), primary_key=True),
+    Column("admin", Integer, nullable=False, default=0),  # 1: may do everything
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# A token is ``swp_<token_id>_<secret>``: the id finds the row, the secret is kept only as an
+# argon2id hash. Expired (expires_at past) and revoked tokens authenticate nobody.
+auth_tokens = Table(
+    "auth_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("user_name", String(KEY_LEN), ForeignKey("auth_users.name"), nullable=False),
+    Column("secret_hash", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index("ix_auth_tokens_user", "user_name"),
+)
+
+# One role (tracking.auth.base.Role's value) per user on one experiment (scope "experiment",
+# target its id as text) or registered model (scope "model", target its name).
+auth_grants = Table(
+    "auth_grants",
+    metadata,
+    Column("user_name", String(KEY_LEN), ForeignKey("auth_users.name"), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("target", String(KEY_LEN), nullable=False),
+    Column("role", Integer, nullable=False),
+    PrimaryKeyConstraint("user_name", "scope", "target"),
+    Index("ix_auth_grants_target", "scope", "target"),
+)
+
+# Aliases only the manage role may move, and only with a reason.
+protected_aliases = Table(
+    "protected_aliases",
+    metadata,
+    Column("name", String(KEY_LEN), nullable=False),
+    Column("alias", String(KEY_LEN), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("actor", String(KEY_LEN), nullable=False),
+    PrimaryKeyConstraint("name", "alias"),
+)
+
+# The one driver that owns a sweep: it renews the lease while it runs; a lapsed lease (its
+# driver killed) can be taken over by a resume.
+sweep_leases = Table(
+    "sweep_leases",
+    metadata,
+    Column("sweep_run_id", String(RUN_ID_LEN), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("host", String(KEY_LEN), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired_at", BigInteger, nullable=False),
+    Column("heartbeat_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
 )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
 from tracking.artifacts import ArtifactStore
-from tracking.entities import Experiment, Metric, MetricSummary, Run, RunStatus
+from tracking.entities import Experiment, Lease, Metric, MetricSummary, Run, RunStatus
 from tracking.errors import (
     ExperimentNotFound,
     ParamConflict,
@@ -28,22 +28,27 @@ from tracking.errors import (
     StoreUnavailable,
 )
 from tracking.search.runs_query import select_run_ids
-from tracking.store import migrate
+from tracking.store import lease_sql, migrate
 from tracking.store import schema as t
 from tracking.store.base import PointBatch, RunEnd
 from tracking.store.dialects import Dialect, dialect_for_uri
-from tracking.store.engine import make_engine, read_connection, with_retries
+from tracking.store.engine import RETRY_FOR_S, make_engine, read_connection, with_retries
 from tracking.store.errors import database_errors, is_integrity_error, reason, translated
 from tracking.store.metric_writer import write_points
+from tracking.store.sqlite_files import path_problem, sqlite_path
 from tracking.uri import mask_password, resolve_store_uri
 
 if TYPE_CHECKING:
+    from tracking.auth.sql_auth import SqlAuth  # auth_store(), at the end of SqlStore
     from tracking.store.registry_sql import SqlRegistryStore  # registry_store(), at the end of SqlStore
 
 T = TypeVar("T")
 
 # Stay well below SQLite's 32,766 and PostgreSQL's 65,535 bind-parameter limits.
 CHUNK = 500
+# A batch of metric points gives up on an unavailable database sooner than other writes: the
+# metric sink retries it for as long as its client allows (`tracking.sink`).
+POINTS_RETRY_FOR_S = 5.0
 MAX_KNOWN_PARENTS = 1_024
 
 # The run hot path (a sweep creates and ends a run per trial) goes straight to the driver,
@@ -114,10 +119,16 @@ class SqlStore:
         except StoreError as exc:
             self.engine.dispose()
             cause = exc.__cause__ if exc.__cause__ is not None else exc
+            path = sqlite_path(self.uri)
+            if path is not None:
+                problem = path_problem(path)
+                raise StoreUnavailable(
+                    f"cannot open the store {self.uri}: "
+                    + (problem or f"{reason(cause)} (is {path} a Sweeps store, i.e. a SQLite file it made?)")
+                ) from cause
             raise StoreUnavailable(
                 f"cannot open the store {mask_password(self.uri)}: {reason(cause)}; "
                 "check that the database server is running and the URI's host, port, user and password"
-                + (" (and that the file is a Sweeps store)" if self._db.single_writer else "")
             ) from cause
         except BaseException:
             self.engine.dispose()
@@ -135,13 +146,13 @@ class SqlStore:
         if self._closed:
             raise StoreError(f"the store {mask_password(self.uri)} is closed; open a new client")
 
-    def _write(self, work: Callable[[Connection], T]) -> T:
+    def _write(self, work: Callable[[Connection], T], retry_for_s: float = RETRY_FOR_S) -> T:
         """One write transaction (retried on transient errors); see `_write_lock`."""
         self._check_open()
         if self._write_lock is None:
-            return with_retries(self.engine, work)
+            return with_retries(self.engine, work, retry_for_s=retry_for_s)
         with self._write_lock:
-            return with_retries(self.engine, work)
+            return with_retries(self.engine, work, retry_for_s=retry_for_s)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -153,6 +164,21 @@ class SqlStore:
     def close(self) -> None:
         self._closed = True
         self.engine.dispose()
+
+    def check_writable(self) -> None:
+        """Raise `StoreError` now if the store cannot be written (a read-only file, folder or replica).
+
+        A sweep calls it before it starts Ray, so a store it could never write to costs seconds, not a cluster.
+        """
+        try:
+            self._write(lambda conn: conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num"))
+        except StoreError as exc:
+            path = sqlite_path(self.uri)
+            problem = path_problem(path) if path is not None else None
+            raise StoreError(
+                f"cannot write to the store {mask_password(self.uri)}: "
+                + (problem or f"{reason(exc.__cause__ or exc)} (a sweep writes its runs there)")
+            ) from exc
 
     # -- experiments -------------------------------------------------------------------
 
@@ -391,7 +417,7 @@ class SqlStore:
         if not batch:
             return
         db = self._db
-        self._write(lambda conn: write_points(conn, batch, db))
+        self._write(lambda conn: write_points(conn, batch, db), POINTS_RETRY_FOR_S)
 
     def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
         """Histories of several runs and keys at once: ``{run_id: {key: [Metric...]}}``."""
@@ -462,6 +488,22 @@ class SqlStore:
         with self._read() as conn:
             return int(conn.execute(stmt).scalar_one())
 
+    # -- sweep leases (rules in tracking.store.lease_sql) -----------------------------------
+
+    def acquire_lease(self, sweep_run_id: str, owner: str, host: str, pid: int, ttl_s: float) -> Lease:
+        db = self._db
+        return self._write(lambda conn: lease_sql.acquire(conn, db, sweep_run_id, owner, host, pid, ttl_s))
+
+    def renew_lease(self, sweep_run_id: str, owner: str, ttl_s: float) -> Lease:
+        return self._write(lambda conn: lease_sql.renew(conn, sweep_run_id, owner, ttl_s))
+
+    def release_lease(self, sweep_run_id: str, owner: str) -> None:
+        self._write(lambda conn: lease_sql.release(conn, sweep_run_id, owner))
+
+    def get_lease(self, sweep_run_id: str) -> Lease | None:
+        with self._read() as conn:
+            return lease_sql.get(conn, sweep_run_id)
+
     # Added by the registry side of issue #11 (part D): the registry's tables live in this
     # store's database and share its engine, retries and writer queue.
     def artifacts(self, run: Run) -> ArtifactStore:
@@ -476,6 +518,13 @@ class SqlStore:
 
         self._check_open()
         return SqlRegistryStore(self.engine, self._db, self._write, mask_password(self.uri))
+
+    def auth_store(self) -> SqlAuth:
+        """A server's users, tokens, grants and protected aliases on this database (`tracking.auth`)."""
+        from tracking.auth.sql_auth import SqlAuth  # argon2 only where auth is used
+
+        self._check_open()
+        return SqlAuth(self.engine, self._write)
 
 
 # -- row helpers -------------------------------------------------------------------------
