@@ -76,7 +76,14 @@ def find_sweep(client: TrackingClient, sweep_id: str) -> Run:
     """The parent run of ``sweep_id`` (the newest one if, oddly, several carry the id)."""
     parents = [r for r in client.runs_with_tag(layout.SWEEP_ID, sweep_id) if _is_parent(r)]
     if not parents:
-        raise SweepNotFound(_not_found_message(client, sweep_id))
+        # An unambiguous prefix names a sweep too ("digits-sgd-1a" for "digits-sgd-1a2b3c4d").
+        starting = [known for known in list_sweep_ids(client) if known.startswith(sweep_id)]
+        if len(starting) > 1:
+            shown = ", ".join(starting[:5]) + (" ..." if len(starting) > 5 else "")
+            raise SweepNotFound(f"sweep id {sweep_id!r} is ambiguous: it starts {shown}; give more characters")
+        if not starting:
+            raise SweepNotFound(_not_found_message(client, sweep_id))
+        parents = [r for r in client.runs_with_tag(layout.SWEEP_ID, starting[0]) if _is_parent(r)]
     return parents[0]  # runs_with_tag gives the newest first
 
 

@@ -59,7 +59,7 @@ class TrialChannel(Protocol):
 
 
 class Trial:
-    """One trial of a sweep, as the objective sees it (SPEC §3).
+    """One trial of a sweep, as the objective sees it (docs/objective.md).
 
     `report(value, step)` feeds the pruner and raises `TrialPruned` when the pruner says
     stop. An Optuna-style objective that checks `should_prune()` itself after `report`

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -12,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from tracking.artifacts import ArtifactInfo, Artifacts
 from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
-from tracking.errors import ExperimentNotFound, InvalidParameter, RunFinished
+from tracking.errors import ExperimentNotFound, InvalidParameter, RunFinished, RunNotFound
+from tracking.limits import RUN_ID_LEN
 from tracking.models import payload_tag, save_model
 from tracking.point_block import PointBlock
 from tracking.registry import ModelRegistry
@@ -41,6 +43,10 @@ def current_user() -> str:
         return os.environ.get("SWEEPS_USER") or getpass.getuser()
     except Exception:
         return "unknown"
+
+
+_HEX_PREFIX = re.compile(r"[0-9a-f]{4,31}")  # a short run id: what `sweeps show` and the leaderboard print
+_SHOWN_CANDIDATES = 5
 
 
 class TrackingClient:
@@ -300,6 +306,24 @@ class TrackingClient:
         ids = [self.get_experiment_by_name(n).experiment_id for n in names]
         runs = self._store.search_runs(ids, filter, list(order_by or []), max_results, parent_run_id=parent)
         return runs_frame(runs)
+
+    def resolve_run_id(self, text: str) -> str:
+        """The run id that ``text`` names: a whole id, or an unambiguous prefix (the short ids the CLI prints).
+
+        `RunNotFound` (naming the store) when no run starts so; `InvalidParameter` listing the
+        candidates when several do.
+        """
+        text = text.strip().lower()
+        if len(text) == RUN_ID_LEN or not _HEX_PREFIX.fullmatch(text):
+            return text  # a whole id (or something that is none): the lookup itself says so
+        found = self._store.search_runs([], f"run_id like '{text}%'", [], _SHOWN_CANDIDATES + 1)
+        ids = sorted(r.run_id for r in found)
+        if not ids:
+            raise RunNotFound(f"no run id starts with {text!r} in store {mask_password(self.uri)}")
+        if len(ids) > 1:
+            shown = ", ".join(ids[:_SHOWN_CANDIDATES]) + (" ..." if len(ids) > _SHOWN_CANDIDATES else "")
+            raise InvalidParameter(f"run id prefix {text!r} is ambiguous: it starts {shown}; give more characters")
+        return ids[0]
 
     # -- params, tags, metrics -------------------------------------------------------------
 

@@ -7,22 +7,23 @@ import sys
 
 import click
 
-# Command name -> (module, attribute). Modules are imported only when their command runs:
-# `sweeps models promote` in a CI job should not pay for matplotlib or Ray.
-_COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("sweeps.cli.run_cmd", "run"),
-    "resume": ("sweeps.cli.run_cmd", "resume"),
-    "list": ("sweeps.cli.run_cmd", "list_cmd"),
-    "show": ("sweeps.cli.run_cmd", "show"),
-    "report": ("sweeps.cli.report_cmd", "report"),
-    "compare": ("sweeps.cli.report_cmd", "compare"),
-    "runs": ("sweeps.cli.runs_cmd", "runs"),
-    "models": ("sweeps.cli.models_cmd", "models"),
-    "db": ("sweeps.cli.runs_cmd", "db"),
-    "server": ("sweeps.cli.server_cmd", "server"),
-    "ui": ("sweeps.cli.server_cmd", "ui"),
-    "auth": ("sweeps.cli.auth_cmd", "auth"),
-    "import": ("sweeps.cli.import_cmd", "import_group"),
+# Command name -> (module, attribute, one-line help). Modules are imported only when their command
+# runs: `sweeps models promote` in a CI job should not pay for matplotlib or Ray, and `sweeps --help`
+# lists the commands from the help here without importing any of them.
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("sweeps.cli.run_cmd", "run", "Run the sweep described by a YAML config."),
+    "resume": ("sweeps.cli.run_cmd", "resume", "Continue an interrupted sweep to its budget."),
+    "list": ("sweeps.cli.run_cmd", "list_cmd", "List sweeps, newest first."),
+    "show": ("sweeps.cli.run_cmd", "show", "Leaderboard and summary of one sweep."),
+    "report": ("sweeps.cli.report_cmd", "report", "Write the self-contained HTML report of a sweep."),
+    "compare": ("sweeps.cli.report_cmd", "compare", "Compare runs side by side."),
+    "runs": ("sweeps.cli.runs_cmd", "runs", "Search runs with a filter; table, CSV or JSON."),
+    "models": ("sweeps.cli.models_cmd", "models", "Registered models: versions, aliases, stages, serving."),
+    "db": ("sweeps.cli.runs_cmd", "db", "Schema of the tracking store."),
+    "server": ("sweeps.cli.server_cmd", "server", "Serve the tracking API to a team (tokens, roles)."),
+    "ui": ("sweeps.cli.server_cmd", "ui", "Serve your own store on this machine, without auth."),
+    "auth": ("sweeps.cli.auth_cmd", "auth", "Users, tokens and grants of `sweeps server`."),
+    "import": ("sweeps.cli.import_cmd", "import_group", "Import runs from another tracker (MLflow)."),
 }
 
 
@@ -36,8 +37,13 @@ class LazyGroup(click.Group):
         target = _COMMANDS.get(cmd_name)
         if target is None:
             return None
-        module_name, attribute = target
+        module_name, attribute, _ = target
         return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, short) for name, (_, _, short) in _COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 import tracking
-from reports import ReportError, build_report, render_text, write_comparison_html
+from reports import ReportError, build_report, find_sweep, render_text, write_comparison_html
 from reports import compare as compare_runs
 from sweeps.cli.common import open_client, store_option
 from sweeps.engine.hooks import default_report_path
+from tracking.sweep_layout import SWEEP_ID
 
 
 @click.command("report")
@@ -35,6 +36,7 @@ def report(sweep_id: str, output: Path | None, store: str | None, top_k: int) ->
     """Write the self-contained HTML report of SWEEP_ID (works while the sweep runs, too)."""
     with open_client(store, must_exist=True) as client:
         try:
+            sweep_id = find_sweep(client, sweep_id).tags.get(SWEEP_ID, sweep_id)  # a prefix names it too
             path = build_report(client, sweep_id, output or default_report_path(sweep_id), top_k=top_k)
         except (ReportError, tracking.TrackingError) as exc:
             raise click.ClickException(str(exc)) from exc
@@ -57,7 +59,7 @@ def compare(run_ids: tuple[str, ...], html_path: Path | None, store: str | None)
         raise click.UsageError("give at least two different run ids")
     with open_client(store, must_exist=True) as client:
         try:
-            comparison = compare_runs(client, run_ids)
+            comparison = compare_runs(client, [client.resolve_run_id(r) for r in run_ids])
         except (ReportError, tracking.TrackingError) as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(render_text(comparison), nl=False)

@@ -246,6 +246,7 @@ def show(sweep_id: str, top_k: int, store: str | None) -> None:
     """The leaderboard of a sweep, best trial first."""
     with open_client(store, must_exist=True) as client, _sweep_errors():
         parent = find_sweep(client, sweep_id)
+        sweep_id = parent.tags.get(layout.SWEEP_ID, sweep_id)  # the whole id, when a prefix named it
         children = client.child_runs(parent.run_id)
         frame = leaderboard(client, sweep_id, top_k=top_k)
         counts = Counter(r.status for r in children)

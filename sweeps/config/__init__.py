@@ -1,4 +1,4 @@
-"""Sweep config (SPEC §2): load YAML or a dict, validate it, and build Optuna objects from it."""
+"""Sweep config (docs/config.md): load YAML or a dict, validate it, and build Optuna objects from it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The validated sweep config (SPEC §2) as frozen dataclasses, and its plain-dict form."""
+"""The validated sweep config (docs/config.md) as frozen dataclasses, and its plain-dict form."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Check raw config data against SPEC §2 and build a SweepConfig, collecting every problem."""
+"""Check raw config data against docs/config.md and build a SweepConfig, collecting every problem."""
 
 from __future__ import annotations
 

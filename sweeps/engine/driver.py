@@ -61,7 +61,7 @@ def run(
     overrides: Mapping[str, object] | None = None,
     **dotted: object,
 ) -> SweepResult:
-    """Run a sweep to its budget (SPEC §3).
+    """Run a sweep to its budget (docs/objective.md).
 
     `config` is a YAML path, a dict or a SweepConfig; `overrides={"budget.trials": 20}` or
     keyword overrides with ``__`` for dots (``budget__trials=20``) act like ``--set``.
@@ -98,6 +98,7 @@ def resume(
     store_uri = absolute_store_uri(store)
     with tracking.connect(store_uri) as client:
         parent = find_sweep(client, sweep_id)
+        sweep_id = parent.tags.get(layout.SWEEP_ID, sweep_id)  # the whole id, when a prefix named it
         try:
             text = client.artifacts(parent.run_id).read_bytes("config.yaml").decode()
         except FileNotFoundError as exc:

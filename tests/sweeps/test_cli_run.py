@@ -277,3 +277,25 @@ def test_load_model_on_a_missing_default_store_says_so_and_creates_nothing(
     with pytest.raises(tracking.StoreError, match=r"no store at sweeps\.db"):
         tracking.load_model("models:/m@champion")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_and_its_runs_are_found_by_any_unambiguous_prefix(
+    capsys: pytest.CaptureFixture[str], place: SweepPlace
+) -> None:
+    import tracking
+
+    code, *_ = run_sweep(capsys, place, "--no-report", "--set", "budget.trials=2")
+    assert code == 0
+    with tracking.connect(place.store) as client:
+        (parent,) = client.runs_with_tag("sweeps.kind", "sweep")
+        sweep_id = parent.tags["sweeps.sweep_id"]
+        a, b = (r.run_id for r in client.child_runs(parent.run_id))
+        assert client.resolve_run_id(a[:8]) == a
+        with pytest.raises(tracking.RunNotFound, match="no run id starts with 'ffffffff' in store"):
+            client.resolve_run_id("ffffffff" if not a.startswith("ffff") else "00000000")
+    code, out, err = cli(capsys, "show", sweep_id[:-4], "--store", place.store)  # the id, less 4 characters
+    assert code == 0 and sweep_id in out + err
+    code, out, err = cli(capsys, "compare", a[:8], b[:12], "--store", place.store)  # the short ids printed
+    assert code == 0, err
+    code, _, err = cli(capsys, "show", "cli-test-zz", "--store", place.store)  # a prefix no sweep id has
+    assert code == 1 and "no sweep" in err

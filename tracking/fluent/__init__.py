@@ -1,4 +1,4 @@
-"""The fluent API (SPEC §12): `start_run`, `log_*` on the active run of one default client, as MLflow users type."""
+"""The fluent API: `start_run`, `log_*` on the active run of one default client, as MLflow users type."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The fluent calls (SPEC §12): MLflow's module-level API over the default client and the active run."""
+"""The fluent calls: MLflow's module-level API over the default client and the active run."""
 
 from __future__ import annotations
 

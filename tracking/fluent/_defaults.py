@@ -20,7 +20,7 @@ __all__ = ["DEFAULTS", "Defaults"]
 class Defaults:
     """The default client, the default experiment, and the runs started through them.
 
-    The only process-wide state of `tracking` (SPEC §12): everything below the fluent layer
+    The only process-wide state of `tracking` (docs/fluent.md): everything below the fluent layer
     takes an explicit client. Threads share it; the active run is per thread/task instead.
     """
 
