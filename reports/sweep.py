@@ -116,7 +116,7 @@ def load_sweep(client: TrackingClient, sweep_id: str) -> Sweep:
     trials = tuple(r for r in children if r.tags.get(layout.KIND, layout.KIND_TRIAL) == layout.KIND_TRIAL)
     experiment = client.get_experiment(parent.experiment_id).name
     return Sweep(
-        sweep_id=sweep_id,
+        sweep_id=parent.tags.get(layout.SWEEP_ID, sweep_id),  # the whole id, when a prefix named it
         parent=parent,
         trials=trials,
         objectives=objectives_of(parent, trials),

@@ -165,7 +165,12 @@ def test_repeated_seeds_are_grouped(report_client: tracking.TrackingClient, swee
 
 def test_unknown_sweep_says_what_exists(report_client: tracking.TrackingClient, sweeps: SweepSet) -> None:
     with pytest.raises(reports.SweepNotFound, match="did you mean mixed-00000001"):
-        reports.leaderboard(report_client, "mixed-0000000")
+        reports.leaderboard(report_client, "mixed-0000000x")  # a typo, not a prefix of any id
+
+
+def test_an_unambiguous_prefix_names_the_sweep(report_client: tracking.TrackingClient, sweeps: SweepSet) -> None:
+    sweep = reports.load_sweep(report_client, "mixed-0000000")
+    assert sweep.sweep_id == "mixed-00000001" and sweep.trials
 
 
 def test_ranking_reads_no_metric_history(
