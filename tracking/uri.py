@@ -32,6 +32,14 @@ def resolve_store_uri(uri: str | None) -> str:
     """The URI to use: ``uri``, else ``$SWEEPS_STORE``, else ``sqlite:///sweeps.db``."""
     resolved = uri or os.environ.get(STORE_ENV) or DEFAULT_STORE
     scheme, sep, rest = resolved.partition("://")
+    if not sep and resolved.partition(":")[0].lower() in _SCHEMES:  # "sqlite:/x.db": slashes missing
+        kind = resolved.partition(":")[0]
+        example = (
+            "sqlite:///relative/path.db or sqlite:////absolute/path.db"
+            if kind.lower() == "sqlite"
+            else f"{kind}://host:port" + ("" if kind.lower().startswith("http") else "/db")
+        )
+        raise InvalidURI(f"store URI {mask_password(resolved)!r} is missing the '//' after '{kind}:'; use {example}")
     if not sep:
         raise InvalidURI(
             f"store URI {mask_password(resolved)!r} has no scheme; "

@@ -26,10 +26,10 @@ from sweeps.engine.parent import SweepSetup, code_version, environment_info, new
 from sweeps.engine.ranking import find_sweep, ranking
 from sweeps.engine.result import ProgressCallback, SweepProgress, SweepResult
 from sweeps.engine.signals import sigterm_as_interrupt
-from sweeps.errors import LeaseLost, SweepsError
+from sweeps.errors import ConfigError, ConfigProblem, LeaseLost, SweepsError
 from tracking import sweep_layout as layout
 from tracking.entities import Run, RunStatus
-from tracking.uri import is_sqlite, resolve_artifact_root, resolve_store_uri
+from tracking.uri import is_http, is_sqlite, resolve_artifact_root, resolve_store_uri
 
 if TYPE_CHECKING:
     from tracking.registry import ModelVersion
@@ -141,7 +141,31 @@ def _make_backend(cfg: SweepConfig, objective: Objective) -> Backend:
     return RayBackend(cfg, objective)
 
 
+# fsspec file systems that live inside one process: a Ray worker writing there writes into its own memory.
+_PROCESS_LOCAL = ("memory://",)
+
+
+def _check_artifact_root(setup: SweepSetup) -> None:
+    """Refuse an artifact root the trials' workers cannot reach (never lose their files silently)."""
+    root = setup.artifact_root
+    if setup.config.execution.backend != "ray" or is_http(setup.store_uri) or not root.startswith(_PROCESS_LOCAL):
+        return
+    raise ConfigError(
+        [
+            ConfigProblem(
+                path="artifacts",
+                message=(
+                    f"{root} lives inside one process, so Ray workers cannot write there and every artifact "
+                    "would be lost; use a folder, a shared URL (s3://…), or execution.backend: local"
+                ),
+                source=setup.config.source,
+            )
+        ]
+    )
+
+
 def _execute(setup: SweepSetup, objective: Objective, progress: ProgressCallback | None) -> SweepProgress:
+    _check_artifact_root(setup)
     with tracking.connect(setup.store_uri) as client:
         client.check_writable()  # a read-only store fails here, before Ray starts
     lease = DriverLease(setup.store_uri, setup.sweep_id)

@@ -203,6 +203,8 @@ def test_upgrading_an_up_to_date_store_changes_nothing(capsys: pytest.CaptureFix
         ("mysql://db/sweeps", "unknown store URI scheme 'mysql'"),
         ("not-a-uri", "has no scheme"),
         ("sqlite://relative.db", "must look like sqlite:///relative.db"),
+        ("sqlite:/x.db", "missing the '//' after 'sqlite:'; use sqlite:///relative/path.db"),
+        ("postgresql:db", "missing the '//' after 'postgresql:'"),
     ],
 )
 def test_db_upgrade_with_a_bad_uri_exits_2_with_a_clear_error(

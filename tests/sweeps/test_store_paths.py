@@ -82,3 +82,23 @@ def test_a_read_only_postgresql_database_is_refused_before_ray_starts(
     assert started == []
     with tracking.connect(uri) as client:
         assert client.list_experiments() == []  # nothing was written
+
+
+def test_a_process_local_artifact_root_is_refused_for_ray_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sweeps.engine import ray_backend
+
+    started: list[object] = []
+    monkeypatch.setattr(ray_backend, "connect_ray", lambda address: started.append(address) or False)
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(sweep_config("with_artifacts", "memory://sweeps/artifacts", trials=2)))
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    code, text = run_cli(capsys, "run", str(path), "--store", store, "--no-report")
+    assert code == 2 and "artifacts" in text and "Ray workers cannot write there" in text
+    assert started == [] and not (tmp_path / "store.db").exists()
+    local = yaml.safe_load(path.read_text())
+    local["execution"]["backend"] = "local"  # in one process, memory:// is a real (if fleeting) root
+    path.write_text(yaml.safe_dump(local))
+    code, text = run_cli(capsys, "run", str(path), "--store", store, "--no-report")
+    assert code == 0, text
