@@ -8,6 +8,7 @@ processes' CPU seconds per million points. Not a timed test.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -28,7 +30,8 @@ from tracking.store.sql_store import SqlStore
 
 RUNS = 100
 KEYS = 10
-MLFLOW_BATCH = 1_000  # MLflow's documented limit of metrics per log_batch call
+MLFLOW_BATCH = 1_000
+KIND = {False: "writers", True: "writer processes"}  # MLflow's documented limit of metrics per log_batch call
 
 
 def cpu_seconds(pid: int) -> float:
@@ -62,27 +65,41 @@ def points_for(run_ids: list[str], total: int) -> list[list[MetricPoint]]:
     ]
 
 
-def concurrently(writers: int, writer: Callable[[int, threading.Barrier], int]) -> tuple[float, int]:
+def concurrently(writers: int, writer: Callable[[int, Any], int], processes: bool = False) -> tuple[float, int]:
     """Seconds from the moment every writer is ready until the last is done, and the points written.
 
     ``writer(w, barrier)`` prepares (client, runs, points), waits on the barrier, writes, waits again.
+    ``processes``: each writer is a process of its own (forked), as separate jobs are; else a thread.
     """
-    barrier = threading.Barrier(writers + 1)
-    done: list[int] = []
-    threads = [threading.Thread(target=lambda w=w: done.append(writer(w, barrier))) for w in range(writers)]
-    for t in threads:
-        t.start()
+    if not processes:
+        barrier: Any = threading.Barrier(writers + 1)
+        done: list[int] = []
+        threads = [threading.Thread(target=lambda w=w: done.append(writer(w, barrier))) for w in range(writers)]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        seconds = timed(barrier.wait)
+        for t in threads:
+            t.join()
+        return seconds, sum(done)
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(writers + 1)
+    counts = ctx.Queue()
+    procs = [ctx.Process(target=lambda w=w: counts.put(writer(w, barrier))) for w in range(writers)]
+    for proc in procs:
+        proc.start()
     barrier.wait()
     seconds = timed(barrier.wait)
-    for t in threads:
-        t.join()
-    return seconds, sum(done)
+    total = sum(counts.get(timeout=600) for _ in procs)
+    for proc in procs:
+        proc.join()
+    return seconds, total
 
 
-def ours(uri: str, total: int, writers: int, token: str | None = None) -> tuple[float, int]:
+def ours(uri: str, total: int, writers: int, token: str | None = None, processes: bool = False) -> tuple[float, int]:
     """``writers`` clients (threads), each logging its share of runs with `log_batch` of 1,000 points."""
 
-    def write(w: int, barrier: threading.Barrier) -> int:
+    def write(w: int, barrier: Any) -> int:
         with connect(uri, token=token) as client:
             runs = [client.start_run("bench", f"w{w}-r{i}").run_id for i in range(max(1, RUNS // writers))]
             batches = points_for(runs, total // writers)
@@ -94,17 +111,17 @@ def ours(uri: str, total: int, writers: int, token: str | None = None) -> tuple[
             barrier.wait()
         return sum(len(p) for p in batches)
 
-    return concurrently(writers, write)
+    return concurrently(writers, write, processes)
 
 
-def mlflow(url: str, total: int, writers: int) -> tuple[float, int]:
+def mlflow(url: str, total: int, writers: int, processes: bool = False) -> tuple[float, int]:
     """The same with ``MlflowClient.log_batch`` against MLflow's tracking server."""
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
 
     experiment = MlflowClient(url).create_experiment(f"bench-{uuid.uuid4().hex[:6]}")
 
-    def write(w: int, barrier: threading.Barrier) -> int:
+    def write(w: int, barrier: Any) -> int:
         client = MlflowClient(url)
         runs = [client.create_run(experiment).info.run_id for _ in range(max(1, RUNS // writers))]
         batches = [
@@ -118,7 +135,7 @@ def mlflow(url: str, total: int, writers: int) -> tuple[float, int]:
         barrier.wait()
         return sum(len(m) for m in batches)
 
-    return concurrently(writers, write)
+    return concurrently(writers, write, processes)
 
 
 def start_mlflow(store: str, tmp: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -154,7 +171,7 @@ def measured(name: str, work: Callable[[], tuple[float, int]], server_pid: int |
     return Result(name, n, seconds, note)
 
 
-def run_backend(label: str, store_uri: str, tmp: str, points: int, writers: int) -> list[Result]:
+def run_backend(label: str, store_uri: str, tmp: str, points: int, writers: int, processes: bool) -> list[Result]:
     owner = SqlStore(store_uri)
     try:
         _, token = owner.auth_store().add_user(f"bench-{uuid.uuid4().hex[:6]}", admin=True)
@@ -167,8 +184,8 @@ def run_backend(label: str, store_uri: str, tmp: str, points: int, writers: int)
         )
         results.append(
             measured(
-                f"ours over HTTP ({label}), {writers} writers",
-                lambda: ours(server.url, points, writers, token),
+                f"ours over HTTP ({label}), {writers} {KIND[processes]}",
+                lambda: ours(server.url, points, writers, token, processes),
                 server.pid,
             )
         )
@@ -182,9 +199,10 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument("--processes", action="store_true", help="the concurrent writers are processes, not threads")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        results = run_backend("SQLite", f"sqlite:///{tmp}/ours.db", tmp, args.points, args.writers)
+        results = run_backend("SQLite", f"sqlite:///{tmp}/ours.db", tmp, args.points, args.writers, args.processes)
         if not args.no_mlflow:
             process, url = start_mlflow(f"sqlite:///{tmp}/mlflow.db", tmp)
             try:
@@ -195,8 +213,8 @@ def main() -> None:
                 )
                 results.append(
                     measured(
-                        f"mlflow server (SQLite), {args.writers} writers",
-                        lambda: mlflow(url, args.mlflow_points, args.writers),
+                        f"mlflow server (SQLite), {args.writers} {KIND[args.processes]}",
+                        lambda: mlflow(url, args.mlflow_points, args.writers, args.processes),
                         process.pid,
                     )
                 )
@@ -211,7 +229,7 @@ def main() -> None:
                 if make is not None:
                     pg_tmp = f"{tmp}/pg"
                     os.makedirs(pg_tmp)
-                    pg = run_backend("PostgreSQL", make(), pg_tmp, args.points, args.writers)
+                    pg = run_backend("PostgreSQL", make(), pg_tmp, args.points, args.writers, args.processes)
                     print_table("PostgreSQL store: ingest through a server", pg, "points", pg[0].name)
 
 
