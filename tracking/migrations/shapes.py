@@ -249,3 +249,35 @@ def tables_0003_new() -> MetaData:
         Column("expires_at", BigInteger, nullable=False),
     )
     return tables
+
+
+def tables_0004_new() -> MetaData:
+    """The tables revision 0004 added: registry webhooks and the outbox their events leave from."""
+    tables = MetaData()
+    Table(
+        "webhooks",
+        tables,
+        Column("webhook_id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(KEY_LEN), nullable=False),
+        Column("url", Text, nullable=False),
+        Column("secret_sealed", Text, nullable=False),
+        Column("events", Text, nullable=False),
+        Column("created_at", BigInteger, nullable=False),
+        Column("actor", String(KEY_LEN), nullable=False),
+        Index("ix_webhooks_name", "name"),
+    )
+    Table(
+        "webhook_outbox",
+        tables,
+        Column("event_id", Integer, primary_key=True, autoincrement=True),
+        Column("webhook_id", Integer, nullable=False),
+        Column("event", String(32), nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", BigInteger, nullable=False),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("next_attempt_at", BigInteger, nullable=False),
+        Column("delivered_at", BigInteger, nullable=True),
+        Column("last_error", Text, nullable=True),
+        Index("ix_webhook_outbox_pending", "delivered_at", "next_attempt_at"),
+    )
+    return tables

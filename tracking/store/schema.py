@@ -22,7 +22,7 @@ from tracking.limits import KEY_LEN, RUN_ID_LEN
 # The Alembic revision these tables correspond to; bump it with every new migration. A new
 # database gets these tables directly, stamped with it (tests/tracking/test_schema_create.py
 # checks that this equals what the migrations build).
-SCHEMA_VERSION = "0003"
+SCHEMA_VERSION = "0004"
 
 metadata = MetaData()
 
@@ -33,6 +33,8 @@ experiments = Table(
     Column("name", String(KEY_LEN), nullable=False, unique=True),
     Column("artifact_location", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Soft deletion (revision 0004): set by delete_experiment, cleared by restore_experiment.
+    Column("deleted_at", BigInteger, nullable=True),
 )
 
 runs = Table(
@@ -48,6 +50,8 @@ runs = Table(
     Column("artifact_uri", Text, nullable=False),
     Column("error", Text, nullable=True),
     Column("user", String(KEY_LEN), nullable=True),
+    # Soft deletion (revision 0004): a deleted run is hidden everywhere until restored or purged.
+    Column("deleted_at", BigInteger, nullable=True),
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     Index("ix_runs_parent", "parent_run_id"),
     Index("ix_runs_experiment_status", "experiment_id", "status"),
@@ -240,4 +244,35 @@ sweep_leases = Table(
     Column("acquired_at", BigInteger, nullable=False),
     Column("heartbeat_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
+)
+
+# -- revision 0004: registry webhooks and the durable outbox their events are delivered from
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("webhook_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(KEY_LEN), nullable=False),  # the registered model it watches
+    Column("url", Text, nullable=False),
+    Column("secret_sealed", Text, nullable=False),  # the signing secret, never in clear
+    Column("events", Text, nullable=False),  # comma-separated: register,alias,stage,promote
+    Column("created_at", BigInteger, nullable=False),
+    Column("actor", String(KEY_LEN), nullable=False),
+    Index("ix_webhooks_name", "name"),
+)
+
+# One row per (event, webhook), written in the transaction of the registry change that caused it.
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", Integer, nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_webhook_outbox_pending", "delivered_at", "next_attempt_at"),
 )
