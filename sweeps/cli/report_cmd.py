@@ -21,7 +21,7 @@ from tracking.sweep_layout import SWEEP_ID
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the report (default: reports/<SWEEP_ID>.html).",
+    help="Where to write the report (default: sweep-reports/<SWEEP_ID>.html).",
 )
 @store_option
 @click.option(

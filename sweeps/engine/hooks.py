@@ -18,17 +18,21 @@ if TYPE_CHECKING:
 __all__ = ["build_report", "default_report_path", "register_best"]
 
 
+# Relative to the working directory, and named so that it never shadows (or writes into) the
+# `reports` package when a sweep runs from the repository root.
+REPORTS_FOLDER = "sweep-reports"
+
 _UNSAFE = re.compile(r"[^\w.-]+")
 # A file name may be 255 bytes; the rest of a long sweep id is cut (its random tail is in the report).
 _MAX_STEM_BYTES = 200
 
 
 def default_report_path(sweep_id: str) -> Path:
-    """``reports/<sweep id>.html``, the id made one plain file name: anything but letters, digits
-    and ``.-_`` replaced, so a sweep named ``../../x`` still writes inside ``reports/``."""
+    """``sweep-reports/<sweep id>.html``, the id made one plain file name: anything but letters, digits
+    and ``.-_`` replaced, so a sweep named ``../../x`` still writes inside ``sweep-reports/``."""
     stem = _UNSAFE.sub("_", sweep_id).strip(".")
     stem = stem.encode()[:_MAX_STEM_BYTES].decode(errors="ignore").strip(".")
-    return Path("reports") / f"{stem or 'sweep'}.html"
+    return Path(REPORTS_FOLDER) / f"{stem or 'sweep'}.html"
 
 
 def register_best(
@@ -54,7 +58,7 @@ def register_best(
 
 
 def build_report(client: TrackingClient, sweep_id: str, path: str | Path | None = None, *, top_k: int = 10) -> Path:
-    """Write the HTML report of `sweep_id` (default ``reports/<sweep_id>.html``); returns its path."""
+    """Write the HTML report of `sweep_id` (default ``sweep-reports/<sweep_id>.html``); returns its path."""
     import reports
 
     output = Path(path) if path is not None else default_report_path(sweep_id)

@@ -148,7 +148,7 @@ class SweepResult:
             return leaderboard(client, self.sweep_id, top_k=top_k)
 
     def report(self, path: str | Path | None = None) -> Path:
-        """Write the HTML comparison report (default: ``reports/<sweep_id>.html``)."""
+        """Write the HTML comparison report (default: ``sweep-reports/<sweep_id>.html``)."""
         from sweeps.engine.hooks import build_report
 
         with self.client() as client:

@@ -23,7 +23,7 @@ def test_report_default_path_and_env_store(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SWEEPS_STORE", sweeps.uri)
     assert main(["report", sweeps.one.sweep_id]) == 0
-    assert (tmp_path / "reports" / f"{sweeps.one.sweep_id}.html").exists()
+    assert (tmp_path / "sweep-reports" / f"{sweeps.one.sweep_id}.html").exists()
 
 
 def test_unknown_sweep_exits_1(sweeps: SweepSet, capsys: pytest.CaptureFixture[str]) -> None:

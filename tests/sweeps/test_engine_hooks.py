@@ -25,12 +25,12 @@ NAMES = [
 @pytest.mark.parametrize("sweep_id", NAMES, ids=range(len(NAMES)))
 def test_the_default_report_path_stays_inside_the_reports_folder(sweep_id: str) -> None:
     path = default_report_path(sweep_id)
-    assert path.parent == Path("reports"), path
+    assert path.parent == Path("sweep-reports"), path
     assert path.suffix == ".html" and path.name not in (".html", "..html")
     assert len(path.name.encode()) <= 255
-    assert (Path.cwd() / path).resolve().parent == Path.cwd().resolve() / "reports"
+    assert (Path.cwd() / path).resolve().parent == Path.cwd().resolve() / "sweep-reports"
 
 
 def test_an_ordinary_sweep_id_keeps_its_name() -> None:
-    assert default_report_path("digits-sgd-1a2b3c4d") == Path("reports/digits-sgd-1a2b3c4d.html")
-    assert default_report_path("Ünïcode_ok.v2") == Path("reports/Ünïcode_ok.v2.html")
+    assert default_report_path("digits-sgd-1a2b3c4d") == Path("sweep-reports/digits-sgd-1a2b3c4d.html")
+    assert default_report_path("Ünïcode_ok.v2") == Path("sweep-reports/Ünïcode_ok.v2.html")

@@ -75,7 +75,7 @@ def test_config_is_valid_and_ready_to_run(name: str) -> None:
     assert cfg.name == name
     assert callable(resolve_objective(cfg.objective, cfg.base_dir))
     assert cfg.register is not None and cfg.register.alias == "challenger"
-    assert cfg.report.output == f"reports/{name}.html"
+    assert cfg.report.output == f"sweep-reports/{name}.html"
     assert cfg.tags and cfg.execution.backend == "ray"
     assert cfg.budget.trials >= 20 and cfg.budget.timeout_s is not None
 
@@ -235,12 +235,30 @@ def test_example_config_runs_end_to_end_locally(
     assert f"sweep {result.sweep_id} FINISHED: 3 trials" in out and "registered: models:/" in out
 
 
-def test_example_report_is_written_under_reports(capsys: pytest.CaptureFixture[str], place: SweepPlace) -> None:
+def _package_tree() -> set[Path]:
+    """Every file of the installed packages' source folders, bytecode caches aside."""
+    root = CONFIGS.parent
+    return {
+        p.relative_to(root)
+        for package in ("sweeps", "tracking", "reports")
+        for p in (root / package).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def test_example_report_is_written_under_sweep_reports_and_nothing_in_the_package_tree(
+    capsys: pytest.CaptureFixture[str], place: SweepPlace
+) -> None:
+    before = _package_tree()
     out, result = run_example(capsys, place, "diabetes-regression", 3, "--set", "execution.backend=local")
     check_example(place, "diabetes-regression", result, 3)
-    report = place.root / "reports" / "diabetes-regression.html"
+    report = place.root / "sweep-reports" / "diabetes-regression.html"
     assert report.is_file() and report.stat().st_size > 1000
-    assert "report:     reports/diabetes-regression.html" in out
+    assert "report:     sweep-reports/diabetes-regression.html" in out
+    # A folder named like a package is never created where the sweep ran...
+    assert not (place.root / "reports").exists()
+    # ...and nothing was written into the packages' own folders.
+    assert _package_tree() == before
 
 
 @pytest.mark.usefixtures("ray_session")
