@@ -34,6 +34,12 @@ def store_option(fn: F) -> F:
     )(fn)
 
 
+def not_found_text(exc: BaseException, uri: str) -> str:
+    """Most "not found" surprises are a command pointed at the wrong store: say which one."""
+    text = str(exc)
+    return text if uri in text else f"{text} (looked in {uri})"
+
+
 @contextmanager
 def open_client(store: str | None, *, must_exist: bool = False) -> Iterator[tracking.TrackingClient]:
     """A client on ``store``; store errors become one masked line and exit 1 (a bad URI: 2).
@@ -52,6 +58,8 @@ def open_client(store: str | None, *, must_exist: bool = False) -> Iterator[trac
         raise Failure(text if text.startswith("cannot open the store") else f"cannot open the store: {text}") from exc
     try:
         yield client
+    except LookupError as exc:  # tracking.NotFound, reports.RunsNotFound
+        raise Failure(not_found_text(exc, uri)) from exc
     except tracking.TrackingError as exc:
         raise Failure(str(exc)) from exc
     finally:

@@ -60,6 +60,8 @@ def compare(run_ids: tuple[str, ...], html_path: Path | None, store: str | None)
     with open_client(store, must_exist=True) as client:
         try:
             comparison = compare_runs(client, [client.resolve_run_id(r) for r in run_ids])
+        except LookupError:
+            raise  # open_client names the store
         except (ReportError, tracking.TrackingError) as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(render_text(comparison), nl=False)

@@ -102,3 +102,32 @@ def test_a_process_local_artifact_root_is_refused_for_ray_before_anything_runs(
     path.write_text(yaml.safe_dump(local))
     code, text = run_cli(capsys, "run", str(path), "--store", store, "--no-report")
     assert code == 0, text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("models", "show", "nosuch-model"),
+        ("models", "alias", "nosuch-model", "champion", "1"),
+        ("compare", "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"),
+    ],
+    ids=["models-show", "models-alias", "compare"],
+)
+def test_not_found_names_the_store_it_looked_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'team.db'}"
+    tracking.connect(store).close()
+    code, text = run_cli(capsys, *args, "--store", store)
+    assert code == 1, text
+    assert str(tmp_path / "team.db") in text and "Traceback" not in text
+
+
+def test_load_model_on_the_default_store_names_it_when_nothing_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = f"sqlite:///{tmp_path / 'team.db'}"
+    tracking.connect(store).close()
+    monkeypatch.setenv("SWEEPS_STORE", store)
+    with pytest.raises(tracking.ModelNotFound, match="looked in .*team.db"):
+        tracking.load_model("models:/nosuch@champion")
