@@ -45,7 +45,7 @@ class ParamRow:
 @dataclass(frozen=True, slots=True)
 class MetricRow:
     key: str
-    goal: Goal
+    goal: Goal | None  # None: not an objective and not guessed, so there is no "best" either
     final: tuple[float | None, ...]
     best: tuple[float | None, ...]
     best_step: tuple[int | None, ...]
@@ -116,8 +116,13 @@ def comparison_of(
     histories: Mapping[str, Mapping[str, Sequence[Metric]]],
     goals: Mapping[str, Goal],
     experiments: Mapping[int, str] | None = None,
+    *,
+    guess_goals: bool = True,
 ) -> Comparison:
-    """The comparison of already-read runs and histories (no store access)."""
+    """The comparison of already-read runs and histories (no store access).
+
+    ``guess_goals=False`` leaves metrics outside ``goals`` without a goal (and without a best).
+    """
     columns = tuple(
         RunColumn(
             run_id=r.run_id,
@@ -130,7 +135,7 @@ def comparison_of(
         )
         for r in runs
     )
-    return Comparison(columns, _param_rows(runs), _metric_rows(runs, goals), _curves(runs, histories))
+    return Comparison(columns, _param_rows(runs), _metric_rows(runs, goals, guess_goals), _curves(runs, histories))
 
 
 def _param_rows(runs: Sequence[Run]) -> tuple[ParamRow, ...]:
@@ -139,14 +144,15 @@ def _param_rows(runs: Sequence[Run]) -> tuple[ParamRow, ...]:
     return tuple(sorted(rows, key=lambda p: not p.differs))  # stable: alphabetical within each group
 
 
-def _metric_rows(runs: Sequence[Run], goals: Mapping[str, Goal]) -> tuple[MetricRow, ...]:
+def _metric_rows(runs: Sequence[Run], goals: Mapping[str, Goal], guess: bool = True) -> tuple[MetricRow, ...]:
     out = []
     for key in _metric_keys(runs):
-        goal = goal_of(key, goals)
+        bare = key[len(OBJECTIVE_PREFIX) :] if key.startswith(OBJECTIVE_PREFIX) else key
+        goal = goal_of(key, goals) if guess else goals.get(key) or goals.get(bare)
         summaries = [r.metrics.get(key) for r in runs]
         final = tuple(_clean(s.last) if s else None for s in summaries)
-        best = tuple(_clean(s.best(goal)) if s else None for s in summaries)
-        steps = tuple(s.best_step(goal) if s else None for s in summaries)
+        best = tuple(_clean(s.best(goal)) if s and goal else None for s in summaries)
+        steps = tuple(s.best_step(goal) if s and goal else None for s in summaries)
         out.append(MetricRow(key, goal, final, best, steps, len(set(final)) > 1))
     # Objectives first: they are what the runs were chosen by.
     return tuple(sorted(out, key=lambda m: not m.key.startswith(OBJECTIVE_PREFIX)))
@@ -209,7 +215,7 @@ def render_text(comparison: Comparison, width: int = 24) -> str:
     params = [[("* " if p.differs else "  ") + p.key, *(_text(v) for v in p.values)] for p in comparison.params]
     parts.append(_table(["param", *heads], params, width) if params else "  (none)")
     parts.append("\nMetrics (final | best @ step)")
-    metrics = [[m.key, m.goal, *_final_best(m)] for m in comparison.metrics]
+    metrics = [[m.key, m.goal or "-", *_final_best(m)] for m in comparison.metrics]
     parts.append(_table(["metric", "goal", *heads], metrics, width * 2) if metrics else "  (none)")
     return "\n".join(parts) + "\n"
 

@@ -35,6 +35,8 @@ class FigureBlock:
     alt: str
     note: str | None = None
     message: str | None = None
+    # Small multiples, (uri, alt) each, which the page flows into as many columns as fit; ``uri`` is the first.
+    panels: tuple[tuple[str, str], ...] = ()
 
 
 def _embed(alt: str, draw: Callable[[], tuple[Figure, int]], note: str | None = None) -> FigureBlock:
@@ -109,8 +111,17 @@ def slices(sweep: Sweep, rows: Sequence[TrialRow], space: Mapping[str, BaseDistr
         why = "no parameter took more than one value" if not space else "no trial finished with an objective value"
         return FigureBlock(None, "", message=why)
     info = _get_slice_info(rows, space, sweep.primary)
-    marks = max((len(p.x) for p in info.panels), default=0) * max(len(info.panels), 1)
-    return _embed("objective against each parameter", lambda: (plots.draw_slices(info), marks), info.note)
+    panels, notes = [], [info.note] if info.note else []
+    for panel in info.panels:
+        block = _embed(f"objective against {panel.name}", lambda p=panel: (plots.draw_slice(info, p), len(p.x)))
+        if block.uri is None:
+            notes.append(f"{panel.name}: {block.message}")  # one bad panel leaves the others standing
+        else:
+            panels.append((block.uri, block.alt))
+    if not panels:
+        return FigureBlock(None, "", message="; ".join(notes) or "no parameter to plot")
+    note = "; ".join(notes) or None
+    return FigureBlock(panels[0][0], "objective against each parameter", note, panels=tuple(panels))
 
 
 def pareto(sweep: Sweep, rows: Sequence[TrialRow]) -> tuple[FigureBlock, float | None]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
+from scipy.stats import rankdata
 
 from reports.space import is_log, param_value
 from reports.sweep import Objective
@@ -17,6 +18,23 @@ from tracking import Metric
 MAX_CURVE_POINTS = 200  # per series; enough for a smooth line at report width
 MAX_PARALLEL_LINES = 1_000
 MAX_PANELS = 12  # slice plots / parallel axes
+# A value axis goes logarithmic when its positive data spans more than this many decades: a loss
+# that falls from 10 to 0.01 is a flat line at the bottom of a linear axis.
+LOG_ABOVE_DECADES = 2.0
+
+Scale = Literal["linear", "log"]
+
+
+def choose_scale(*values: np.ndarray | Sequence[float]) -> Scale:
+    """``"log"`` when every finite value is positive and they span more than two decades, else ``"linear"``.
+
+    The one rule for every value axis of the report and the live UI.
+    """
+    finite = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values]) if values else np.zeros(0)
+    finite = finite[np.isfinite(finite)]
+    if len(finite) < 2 or finite.min() <= 0:
+        return "linear"
+    return "log" if math.log10(finite.max() / finite.min()) > LOG_ABOVE_DECADES else "linear"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +62,7 @@ class HistoryInfo(NamedTuple):
     best_so_far: np.ndarray
     pruned_numbers: np.ndarray
     pruned_values: np.ndarray
+    scale: Scale = "linear"  # of the value axis (choose_scale over finished and pruned values)
 
 
 class CurveSeries(NamedTuple):
@@ -57,18 +76,23 @@ class CurvesInfo(NamedTuple):
     metric: str
     series: tuple[CurveSeries, ...]
     note: str | None
+    scale: Scale = "linear"  # of the value axis, over every series drawn
 
 
 class ParallelAxis(NamedTuple):
     name: str
     tick_positions: tuple[float, ...]
     tick_labels: tuple[str, ...]
+    scale: Scale = "linear"  # how the axis maps values to [0, 1]: log10 for log params and spread-out objectives
+    categorical: bool = False
 
 
 class ParallelInfo(NamedTuple):
     axes: tuple[ParallelAxis, ...]  # the params, then the objective
     lines: np.ndarray  # rows x axes, each in [0, 1]; NaN where a param is absent
-    colour: np.ndarray  # per row, 1 = best
+    # Per row, the objective's rank as a fraction: 1 = best, 0 = worst. By rank, not value, so that
+    # one diverged trial cannot squeeze every other line into one colour.
+    colour: np.ndarray
     note: str | None
 
 
@@ -86,6 +110,7 @@ class SliceInfo(NamedTuple):
     objective: Objective
     panels: tuple[SlicePanel, ...]
     note: str | None
+    scale: Scale = "linear"  # of the objective (y) axis, shared by every panel
 
 
 class ParetoInfo(NamedTuple):
@@ -93,6 +118,7 @@ class ParetoInfo(NamedTuple):
     points: np.ndarray  # finished trials, n x 2
     front: np.ndarray  # the Pareto front, sorted along the first objective
     note: str | None
+    scales: tuple[Scale, Scale] = ("linear", "linear")
 
 
 def _get_history_info(rows: Sequence[TrialRow], objective: Objective, index: int = 0) -> HistoryInfo:
@@ -101,13 +127,15 @@ def _get_history_info(rows: Sequence[TrialRow], objective: Objective, index: int
     values = np.array([r.values[index] for r in finished], dtype=float)
     best = np.minimum.accumulate(values * objective.sign) * objective.sign if len(values) else values
     pruned = [r for r in rows if r.status == "PRUNED" and r.number is not None and not math.isnan(r.values[index])]
+    pruned_values = np.array([r.values[index] for r in pruned], dtype=float)
     return HistoryInfo(
         objective,
         numbers,
         values,
         best,
         np.array([r.number for r in pruned], dtype=float),
-        np.array([r.values[index] for r in pruned], dtype=float),
+        pruned_values,
+        choose_scale(values, pruned_values),
     )
 
 
@@ -141,7 +169,7 @@ def _get_curves_info(
         series.append(CurveSeries(label, steps, values, is_pruned))
     total_pruned = sum(r.status == "PRUNED" for r in rows)
     note = f"showing {len(pruned)} of {total_pruned} pruned trials" if total_pruned > len(pruned) else None
-    return CurvesInfo(metric, tuple(series), note)
+    return CurvesInfo(metric, tuple(series), note, choose_scale(*(s.values for s in series)))
 
 
 def _downsample(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -163,14 +191,10 @@ def _get_parallel_info(
         columns.append(column)
         axes.append(axis)
     values = np.array([r.values[0] for r in shown], dtype=float)
-    finite = values[np.isfinite(values)]
-    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-    # A diverged trial (+-inf) sits at the end of the axis instead of squashing every other line.
-    with np.errstate(invalid="ignore"):
-        scaled = np.clip((values - low) / (high - low), 0.0, 1.0) if high > low else np.full(len(values), 0.5)
-    columns.append(scaled)
-    axes.append(ParallelAxis(objective.name, (0.0, 1.0), (_short(low), _short(high))))
-    colour = scaled if objective.goal == "maximize" else 1.0 - scaled
+    column, axis = _objective_axis(objective.name, values)
+    columns.append(column)
+    axes.append(axis)
+    colour = _rank_colour(values * -objective.sign)
     notes = []
     if len(shown) < len(finished):
         notes.append(f"showing {len(shown)} of {len(finished)} finished trials (the best 200 and an even spread)")
@@ -185,14 +209,36 @@ def _axis(name: str, dist: BaseDistribution, texts: Sequence[str | None]) -> tup
         labels = [str(c) for c in dist.choices]
         span = max(len(labels) - 1, 1)
         column = np.array([labels.index(t) / span if t in labels else np.nan for t in texts], dtype=float)
-        return column, ParallelAxis(name, tuple(i / span for i in range(len(labels))), tuple(_short(x) for x in labels))
+        positions = tuple(i / span for i in range(len(labels)))
+        return column, ParallelAxis(name, positions, tuple(_short(x) for x in labels), categorical=True)
     low, high = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
     raw = np.array([_number(t, dist) for t in texts], dtype=float)
-    if is_log(dist):
+    scale: Scale = "log" if is_log(dist) else "linear"
+    if scale == "log":
         raw, low, high = np.log10(raw), math.log10(low), math.log10(high)
     column = (raw - low) / (high - low) if high > low else np.full(len(raw), 0.5)
-    labels = (dist.low, dist.high) if not is_log(dist) else (10**low, 10**high)  # type: ignore[attr-defined]
-    return column, ParallelAxis(name, (0.0, 1.0), tuple(_short(x) for x in labels))
+    labels = (dist.low, dist.high) if scale == "linear" else (10**low, 10**high)  # type: ignore[attr-defined]
+    return column, ParallelAxis(name, (0.0, 1.0), tuple(_short(x) for x in labels), scale)
+
+
+def _objective_axis(name: str, values: np.ndarray) -> tuple[np.ndarray, ParallelAxis]:
+    scale = choose_scale(values)
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw, lo, hi = (np.log10(values), math.log10(low), math.log10(high)) if scale == "log" else (values, low, high)
+        column = np.clip((raw - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.full(len(values), 0.5)
+    # A diverged trial (+-inf) sits at the end of the axis instead of squashing every other line.
+    column = np.where(np.isposinf(values), 1.0, np.where(np.isneginf(values), 0.0, column))
+    return column, ParallelAxis(name, (0.0, 1.0), (_short(low), _short(high)), scale)
+
+
+def _rank_colour(goodness: np.ndarray) -> np.ndarray:
+    """Each value's rank among ``goodness`` (bigger = better) as a fraction in [0, 1]; NaN ranks worst."""
+    if len(goodness) < 2:
+        return np.ones(len(goodness))
+    ranks = rankdata(np.nan_to_num(goodness, nan=-np.inf), method="average")
+    return (ranks - 1.0) / (len(goodness) - 1.0)
 
 
 def _get_slice_info(rows: Sequence[TrialRow], space: Mapping[str, BaseDistribution], objective: Objective) -> SliceInfo:
@@ -214,7 +260,8 @@ def _get_slice_info(rows: Sequence[TrialRow], space: Mapping[str, BaseDistributi
             x = np.array([_number(r.params[name], dist) for r in have], dtype=float)
             panels.append(SlicePanel(name, x, y, numbers, None, is_log(dist), isinstance(dist, IntDistribution)))
     note = f"showing {len(names)} of {len(space)} parameters" if len(space) > len(names) else None
-    return SliceInfo(objective, tuple(panels), note)
+    scale = choose_scale(np.array([r.values[0] for r in finished], dtype=float))
+    return SliceInfo(objective, tuple(panels), note, scale)
 
 
 def _get_pareto_info(rows: Sequence[TrialRow], objectives: Sequence[Objective]) -> ParetoInfo:
@@ -225,7 +272,8 @@ def _get_pareto_info(rows: Sequence[TrialRow], objectives: Sequence[Objective]) 
     note = None
     if len(objectives) > 2:
         note = f"showing the first two of {len(objectives)} objectives; fronts use all of them"
-    return ParetoInfo((objectives[0], objectives[1]), points, front, note)
+    scales = (choose_scale(points[:, 0]), choose_scale(points[:, 1]))
+    return ParetoInfo((objectives[0], objectives[1]), points, front, note, scales)
 
 
 def _spread(rows: Sequence[TrialRow], limit: int, keep_best: int = 200) -> list[TrialRow]:

@@ -13,12 +13,15 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from reports._fit import fit
 from reports.importance import ImportanceResult
-from reports.plot_data import CurvesInfo, HistoryInfo, ParallelInfo, ParetoInfo, SliceInfo
+from reports.plot_data import CurvesInfo, HistoryInfo, ParallelInfo, ParetoInfo, SliceInfo, SlicePanel, choose_scale
 
 BLUE, RED, GREY, ORANGE = "#1f6feb", "#d1242f", "#8c959f", "#bc4c00"
 # Above this many marks a figure is embedded as PNG: an SVG would grow past what a report should weigh.
 RASTER_ABOVE = 1_500
+# No figure is wider than this: at 96 px an inch it is shown at full size in an 900 px window.
+MAX_WIDTH_IN = 8.6
 
 _RC = {
     # Glyphs as paths: the SVG needs no font on the reader's machine.
@@ -69,8 +72,8 @@ def _figure(width: float, height: float, **margins: float) -> Figure:
 def draw_history(infos: Sequence[HistoryInfo]) -> Figure:
     """Objective value per trial and the best so far, one panel per objective."""
     with _style():
-        panels = len(infos)
-        fig = _figure(9, 3.2 * panels, bottom=0.45 / (3.2 * panels), top=1 - 0.25 / (3.2 * panels), hspace=0.35)
+        height = 3.2 * len(infos)
+        fig = _figure(MAX_WIDTH_IN, height, bottom=0.45 / height, top=1 - 0.25 / height, hspace=0.35)
         for ax, info in zip(fig.subplots(len(infos), 1, squeeze=False)[:, 0], infos, strict=True):
             if len(info.pruned_numbers):
                 ax.scatter(info.pruned_numbers, info.pruned_values, s=10, c=GREY, marker="x", label="pruned")
@@ -78,15 +81,17 @@ def draw_history(infos: Sequence[HistoryInfo]) -> Figure:
             if len(info.numbers):
                 ax.step(info.numbers, info.best_so_far, where="post", c=RED, lw=1.6, label="best so far")
             ax.set_xlabel("trial")
+            ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))  # trial 2.5 does not exist
+            ax.set_yscale(info.scale)
             ax.set_ylabel(_plain(f"{info.objective.name} ({info.objective.goal})"))
             ax.legend(loc="best", fontsize=8)
-    return fig
+        return fit(fig)
 
 
 def draw_curves(info: CurvesInfo) -> Figure:
     """Step-wise metric of the top trials (coloured) and of pruned trials (grey, ending in x)."""
     with _style():
-        fig = _figure(10, 4, right=0.76)
+        fig = _figure(MAX_WIDTH_IN, 4, right=0.74)
         ax = fig.subplots()
         colours = mpl.colormaps["tab10"]
         top = [s for s in info.series if not s.pruned]
@@ -103,35 +108,47 @@ def draw_curves(info: CurvesInfo) -> Figure:
         if any(s.pruned for s in info.series):
             ax.plot([], [], c=GREY, marker="x", label="pruned")
         ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
+        ax.set_yscale(info.scale)
         ax.set_ylabel(_plain(info.metric))
         if info.series:
             ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
-    return fig
+        return fit(fig)
 
 
 def draw_parallel(info: ParallelInfo) -> Figure:
     """One vertical axis per param and one for the objective; a line per trial, bright = good."""
     with _style():
-        fig = _figure(max(6.0, 1.5 * len(info.axes)), 4.4, left=0.04, right=0.9, bottom=0.2)
-        ax = fig.subplots()
         count = len(info.axes)
+        width = min(MAX_WIDTH_IN, max(6.0, 0.8 * count + 1.6))
+        fig = _figure(width, 4.4, left=0.04, right=0.9, bottom=0.24)
+        ax = fig.subplots()
         order = np.argsort(info.colour)  # best drawn last, on top
         segments = [np.column_stack([np.arange(count), row]) for row in info.lines[order]]
         lines = LineCollection(segments, cmap="viridis", linewidths=0.9, alpha=0.55)
         lines.set_array(info.colour[order])
+        lines.set_clim(0.0, 1.0)
         ax.add_collection(lines)
+        # Tick texts sit right of their axis: cut them to the room before the next one.
+        room = max(6, int(width * 0.85 / max(count, 1) * 72 / 4.5))
         for x, axis in enumerate(info.axes):
             ax.axvline(x, c="#57606a", lw=0.8)
             for position, label in zip(axis.tick_positions, axis.tick_labels, strict=True):
-                ax.text(x + 0.04, position, _plain(label), fontsize=7, va="center", ha="left", color="#24292f")
+                text = _plain(label, room)
+                ax.text(x + 0.04, position, text, fontsize=7, va="center", ha="left", color="#24292f")
         ax.set_xlim(-0.2, count - 0.6)
         ax.set_ylim(-0.05, 1.05)
-        ax.set_xticks(range(count), [_plain(a.name) for a in info.axes], rotation=20, ha="right")
+        # 30 degrees: neighbouring names then clear each other at any spacing the width cap allows.
+        names = [_plain(a.name, 24) + (" (log)" if a.scale == "log" and not a.categorical else "") for a in info.axes]
+        ax.set_xticks(range(count), names, rotation=30, ha="right", rotation_mode="anchor")
         ax.set_yticks([])
         ax.grid(False)
+        ax.spines[["left", "bottom"]].set_visible(False)  # the param axes are the only axes here
+        ax.tick_params(axis="x", length=0)
         bar = fig.colorbar(lines, ax=ax, fraction=0.03, pad=0.01)
         bar.set_ticks([0.0, 1.0], labels=["worst", "best"])
-    return fig
+        bar.set_label("rank of the objective", fontsize=8)
+        return fit(fig)
 
 
 def draw_importances(results: Sequence[ImportanceResult]) -> Figure:
@@ -150,53 +167,42 @@ def draw_importances(results: Sequence[ImportanceResult]) -> Figure:
             ax.set_xlabel(_plain(f"importance for {result.objective} ({result.evaluator})"))
             ax.set_xlim(0, max(values) * 1.15 if values and max(values) > 0 else 1)
             ax.grid(axis="y", visible=False)
-    return fig
+        return fit(fig)
 
 
-def draw_slices(info: SliceInfo) -> Figure:
-    """Objective against each param, coloured by trial number (later = darker)."""
-    count = max(len(info.panels), 1)
-    columns = min(4, count)
-    rows = (count + columns - 1) // columns
+def draw_slice(info: SliceInfo, panel: SlicePanel) -> Figure:
+    """The objective against one param, coloured by trial number (later = darker).
+
+    One figure per param, so that the page can flow them into as many columns as its width allows.
+    """
+    # One colour scale for every panel; it starts below 0 so that the earliest trials are pale, not white.
+    latest = max((float(p.numbers.max()) for p in info.panels if len(p.numbers)), default=1.0)
     with _style():
-        fig = _figure(
-            3.3 * columns,
-            2.8 * rows,
-            left=0.12 / columns * 2,
-            right=0.98,
-            bottom=0.8 / (2.8 * rows),
-            top=1 - 0.15 / (2.8 * rows),
-            wspace=0.35,
-            hspace=0.65,
+        fig = _figure(3.2, 2.8, left=0.2, right=0.96, bottom=0.22, top=0.95)
+        ax = fig.subplots()
+        marks = ax.scatter(
+            panel.x,
+            panel.y,
+            c=panel.numbers,
+            cmap="Blues",
+            s=12,
+            vmin=-0.3 * max(latest, 1.0),
+            vmax=max(latest, 1.0),
+            edgecolors="#1f2328",
+            linewidths=0.2,
         )
-        axes = fig.subplots(rows, columns, squeeze=False).ravel()
-        for ax, panel in zip(axes, info.panels, strict=False):
-            # Start the colour scale below 0 so that the earliest trials are pale, not white.
-            latest = float(panel.numbers.max()) if len(panel.numbers) else 1.0
-            marks = ax.scatter(
-                panel.x,
-                panel.y,
-                c=panel.numbers,
-                cmap="Blues",
-                s=12,
-                vmin=-0.3 * max(latest, 1.0),
-                vmax=max(latest, 1.0),
-                edgecolors="#1f2328",
-                linewidths=0.2,
-            )
-            if panel.categories is not None:
-                labels = [_plain(c[:14]) for c in panel.categories]
-                ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
-            elif panel.log:
-                ax.set_xscale("log")
-            elif panel.integer:
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_xlabel(_plain(panel.name))
-            ax.set_ylabel(_plain(info.objective.name))
-            marks.set_rasterized(len(panel.x) > RASTER_ABOVE)
-        for ax in axes[len(info.panels) :]:
-            ax.set_visible(False)
-    return fig
+        if panel.categories is not None:
+            labels = [_plain(c, 14) for c in panel.categories]
+            ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", rotation_mode="anchor")
+        elif panel.log:
+            ax.set_xscale("log")
+        elif panel.integer:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
+        ax.set_yscale(info.scale)
+        ax.set_xlabel(_plain(panel.name, 40))
+        ax.set_ylabel(_plain(info.objective.name, 32))
+        marks.set_rasterized(len(panel.x) > RASTER_ABOVE)
+        return fit(fig)
 
 
 def draw_pareto(info: ParetoInfo, hypervolume: float | None) -> Figure:
@@ -217,24 +223,28 @@ def draw_pareto(info: ParetoInfo, hypervolume: float | None) -> Figure:
                 drawstyle="steps-post",
                 label="Pareto front",
             )
+        ax.set_xscale(info.scales[0])
+        ax.set_yscale(info.scales[1])
         ax.set_xlabel(_plain(f"{first.name} ({first.goal})"))
         ax.set_ylabel(_plain(f"{second.name} ({second.goal})"))
         if hypervolume is not None:
             ax.set_title(f"hypervolume {hypervolume:.4g}", fontsize=9)
         ax.legend(loc="best", fontsize=8)
-    return fig
+        return fit(fig)
 
 
 def draw_metric_curves(metric: str, series: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> Figure:
     """One metric of several runs against the step (for comparisons)."""
     with _style():
-        fig = _figure(9, 3.4, right=0.72, bottom=0.16)
+        fig = _figure(MAX_WIDTH_IN, 3.4, right=0.72, bottom=0.16)
         ax = fig.subplots()
         colours = mpl.colormaps["tab10"]
         for i, (label, steps, values) in enumerate(series):
             marker = "o" if len(steps) < 3 else None  # a line of one or two points needs its points shown
             ax.plot(steps, values, c=colours(i % 10), lw=1.4, label=_plain(label, 36), marker=marker)
         ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
+        ax.set_yscale(choose_scale(*(values for _, _, values in series)))
         ax.set_ylabel(_plain(metric))
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
-    return fig
+        return fit(fig)

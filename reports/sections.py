@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -10,15 +11,20 @@ from dataclasses import dataclass, field
 
 from reports import _format as fmt
 from reports.compare import Comparison, comparison_of
+from reports.config_ranking import OUTPUT_TAIL, REPEATS_PARAM
 from reports.plot_data import TrialRow
 from reports.ranking import RankedTrial
-from reports.seeds import NoiseVerdict, SeedGroup, group_by_seed, has_repeats, noise_verdict, rank_groups
+from reports.seeds import SEED_PARAM, NoiseVerdict, SeedGroup, group_by_seed, has_repeats, noise_verdict, rank_groups
 from reports.sweep import Sweep
 from tracking import Run
 from tracking.error_text import error_summary
 
 MAX_FAILURE_ROWS = 300
 MAX_ERROR_CHARS = 4_000
+# A number in an error message: "trial 17 diverged", "shape (3, 4)", "lr=1e-05", "at 0x7f3a…". Not one
+# inside a name ("float32", "conv2d"), so that different names stay different errors.
+_NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-+]?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d+)*(?:[eE][-+]?\d+)?)")
+NUMBER_MASK = "#"
 _STATUSES = ("FINISHED", "PRUNED", "FAILED", "KILLED", "RUNNING")
 
 
@@ -55,6 +61,7 @@ class RunnerUp:
     groups: tuple[GroupRow, ...] = ()
     comparison: Comparison | None = None
     verdict: NoiseVerdict | None = None
+    rule: str | None = None  # how the two were chosen, when it is not plain rank 1 and rank 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +80,7 @@ class FailureRow:
 class Failures:
     rows: tuple[FailureRow, ...]
     total: int
-    by_error: tuple[tuple[str, int], ...]
+    by_error: tuple[tuple[str, int], ...]  # (exception line with numbers masked, trials), commonest first
 
 
 def trial_rows(sweep: Sweep, order: Sequence[RankedTrial]) -> list[TrialRow]:
@@ -187,27 +194,44 @@ def _param_cell(text: str | None) -> Cell:
 
 
 def runner_up(sweep: Sweep, rows: Sequence[TrialRow]) -> RunnerUp:
-    """Best against runner-up; groups of repeated seeds when there are any, else single trials."""
+    """Best against runner-up; groups of repeated seeds when there are any, else single trials.
+
+    In a multi-objective sweep the leaderboard's first two are both on the Pareto front, where neither
+    beats the other (often its two ends): there the two best by the first objective are compared.
+    """
     ranked = [r for r in rows if r.rank is not None]
     if len(ranked) < 2:
         return RunnerUp(f"needs two finished trials; this sweep has {len(ranked)}")
     runs = {r.run_id: r for r in sweep.trials}
-    goal = sweep.primary.goal
-    groups = rank_groups(group_by_seed([(r.run_id, r.params, r.values[0]) for r in ranked]), goal)
+    primary = sweep.primary
+    rule = None
+    if sweep.multi_objective:
+        ranked = sorted(ranked, key=lambda r: primary.sign * r.values[0])  # stable: leaderboard order on ties
+        front = sum(r.front == 1 for r in ranked)
+        rule = (
+            f"Multi-objective sweep: the {front} trials of the Pareto front do not beat each other on every "
+            f"objective, so these are the two best trials by {primary.name} ({primary.goal}), the first "
+            "objective; the other objectives are side by side below."
+        )
+    goal = primary.goal
+    seed_param = sweep.parent.tags.get(REPEATS_PARAM) or SEED_PARAM  # `repeats:` names its own param
+    groups = rank_groups(group_by_seed([(r.run_id, r.params, r.values[0]) for r in ranked], seed_param), goal)
     goals = {o.name: o.goal for o in sweep.objectives}
     if has_repeats(groups) and len(groups) >= 2:
         best, second = groups[0], groups[1]
-        picks = [_best_of(best, rows), _best_of(second, rows)]
-        comparison = comparison_of([runs[i] for i in picks], {}, goals)
+        picks = [_best_of(best, ranked), _best_of(second, ranked)]
+        # Only objectives have a goal: a direction guessed from a name would be a claim the sweep never made.
+        comparison = comparison_of([runs[i] for i in picks], {}, goals, guess_goals=False)
         return RunnerUp(
             None,
             (_group_row("best", best), _group_row("runner-up", second)),
             comparison,
             noise_verdict(best, second, goal),
+            rule,
         )
     first, second_row = ranked[0], ranked[1]
-    comparison = comparison_of([runs[first.run_id], runs[second_row.run_id]], {}, goals)
-    return RunnerUp(None, (), comparison, noise_verdict([first.values[0]], [second_row.values[0]], goal))
+    comparison = comparison_of([runs[first.run_id], runs[second_row.run_id]], {}, goals, guess_goals=False)
+    return RunnerUp(None, (), comparison, noise_verdict([first.values[0]], [second_row.values[0]], goal), rule)
 
 
 def _best_of(group: SeedGroup, rows: Sequence[TrialRow]) -> str:
@@ -228,6 +252,10 @@ def failures(sweep: Sweep, rows: Sequence[TrialRow]) -> Failures:
     for row in bad[:MAX_FAILURE_ROWS]:
         run = runs[row.run_id]
         error = run.error or ""
+        output = run.tags.get(OUTPUT_TAIL)  # what the objective printed last, shown under its error
+        shown = error if len(error) <= MAX_ERROR_CHARS else error[:MAX_ERROR_CHARS] + "\n… (cut)"
+        if output:
+            shown = f"{shown.rstrip()}\n\n--- the last lines of its output (output.log) ---\n{output}"
         out.append(
             FailureRow(
                 trial="—" if row.number is None else str(row.number),
@@ -237,11 +265,16 @@ def failures(sweep: Sweep, rows: Sequence[TrialRow]) -> Failures:
                 params=fmt.cut(", ".join(f"{k}={_short_param(v)}" for k, v in sorted(row.params.items())), 160),
                 duration=fmt.duration(run.duration_s),
                 summary=_error_line(error) or _stopped(run, sweep),
-                error=error if len(error) <= MAX_ERROR_CHARS else error[:MAX_ERROR_CHARS] + "\n… (cut)",
+                error=shown,
             )
         )
-    counted = Counter(_error_line(runs[r.run_id].error or "") for r in bad if r.status == "FAILED")
+    counted = Counter(error_kind(runs[r.run_id].error or "") for r in bad if r.status == "FAILED")
     return Failures(tuple(out), len(bad), tuple((k or "(no error text)", n) for k, n in counted.most_common(10)))
+
+
+def error_kind(error: str) -> str:
+    """What makes two errors the same: the exception line (type and message) with its numbers masked."""
+    return fmt.cut(_NUMBER.sub(NUMBER_MASK, error_summary(error) or ""), 200)
 
 
 def _stopped(run: Run, sweep: Sweep) -> str:

@@ -13,7 +13,8 @@ from scipy import stats
 from reports.sweep import Goal
 
 SEED_PARAM = "seed"
-SINGLE_SEED = "single seed, cannot tell"
+# Follows "cannot tell: " wherever a verdict is shown, so it says why and never repeats the verdict.
+SINGLE_SEED = "telling a gap from noise needs at least two seeds of each configuration"
 
 Verdict = Literal["larger than noise", "within noise", "cannot tell"]
 
@@ -119,7 +120,7 @@ def noise_verdict(
     goal: Goal = "maximize",
     alpha: float = 0.05,
 ) -> NoiseVerdict:
-    """Welch's t-test of best against runner-up; "single seed, cannot tell" below two seeds each."""
+    """Welch's t-test of best against runner-up; "cannot tell" below two seeds each."""
     a = list(best.values if isinstance(best, SeedGroup) else best)
     b = list(runner_up.values if isinstance(runner_up, SeedGroup) else runner_up)
     gap = (statistics.fmean(a) - statistics.fmean(b)) if a and b else math.nan

@@ -11,16 +11,19 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
+from reports.ui import add_ui
 from tracking.auth.base import OPEN, Authorizer
 from tracking.auth.store_authorizer import StoreAuthorizer
 from tracking.server import build_app
 from tracking.store import Store, open_store
 from tracking.uri import is_http, resolve_artifact_root, resolve_store_uri
+from tracking.webhooks.delivery import start_background_delivery
 
 STORE_ENV = "SWEEPS_SERVER_STORE"
 ARTIFACTS_ENV = "SWEEPS_SERVER_ARTIFACTS"
 AUTH_ENV = "SWEEPS_SERVER_AUTH"  # "store" (users and tokens of the store) or "open" (sweeps ui)
 MAX_BODY_ENV = "SWEEPS_SERVER_MAX_BODY"
+SECURE_COOKIES_ENV = "SWEEPS_SERVER_SECURE_COOKIES"  # "1": the UI's session cookie only over HTTPS
 FACTORY = "sweeps.server_app:app_factory"
 
 
@@ -82,9 +85,13 @@ def build(config: ServerConfig) -> tuple[Starlette, Store]:
         authorizer = authorizer_for(config, store)
         options = {} if config.max_body_bytes is None else {"max_body_bytes": config.max_body_bytes}
         app = build_app(store, authorizer, artifact_root=config.artifact_root, **options)
+        # The live UI (SPEC §9) on the same app: its pages and data honour the same authorizer.
+        add_ui(app, secure_cookies=os.environ.get(SECURE_COOKIES_ENV) == "1")
     except BaseException:
         store.close()
         raise
+    # Webhook events left in the store's outbox (by any process) are delivered from here (issue 15).
+    app.state.webhook_stop = start_background_delivery(store.registry_store())
     return app, store
 
 

@@ -13,6 +13,7 @@ from tracking.errors import (
     InvalidArtifactPath,
     InvalidParameter,
     InvalidURI,
+    LifecycleError,
     ModelError,
     ModelIntegrityError,
     ModelNotFound,
@@ -22,6 +23,7 @@ from tracking.errors import (
     RegistryError,
     RunExists,
     RunFinished,
+    RunInUse,
     RunNotFound,
     SchemaVersionError,
     SignatureError,
@@ -70,6 +72,7 @@ __all__ = [
     "InvalidArtifactPath",
     "InvalidParameter",
     "InvalidURI",
+    "LifecycleError",
     "Metric",
     "MetricPoint",
     "MetricSink",
@@ -84,6 +87,7 @@ __all__ = [
     "Run",
     "RunExists",
     "RunFinished",
+    "RunInUse",
     "RunNotFound",
     "RunStatus",
     "SchemaVersionError",
@@ -162,5 +166,10 @@ def load_model(uri: str, client: TrackingClient | None = None) -> LoadedModel:
 
         require_existing(resolve_store_uri(None))  # loading never creates an empty store
         with connect() as own:
-            return _load(uri, own)
+            try:
+                return _load(uri, own)
+            except NotFound as exc:  # the store was implicit: say which one was searched
+                from tracking.uri import mask_password
+
+                raise type(exc)(f"{exc} (looked in {mask_password(own.uri)})") from exc
     return _load(uri, client)

@@ -9,17 +9,18 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from tracking.artifacts import ArtifactInfo, Artifacts
 from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
-from tracking.errors import ExperimentNotFound, InvalidParameter, RunFinished, RunNotFound
+from tracking.errors import ExperimentNotFound, InvalidParameter, LifecycleError, RunFinished, RunNotFound
 from tracking.limits import RUN_ID_LEN
 from tracking.models import payload_tag, save_model
 from tracking.point_block import PointBlock
 from tracking.registry import ModelRegistry
 from tracking.run_handle import ActiveRun
 from tracking.sink import RETRY_FOR_S, MetricSink, ShardedSink, SinkStats
+from tracking.step_blocks import StepBlocks
 from tracking.store import Store, open_store
 from tracking.uri import mask_password, resolve_artifact_root
 from tracking.validation import (
@@ -100,7 +101,10 @@ class TrackingClient:
         self._next_step: dict[tuple[str, str], int] = {}
         self._writable: set[str] = set()  # runs known to be RUNNING
         self._created: set[str] = set()  # runs this client started: no stored steps to seed from
-        # Experiments are never renamed or deleted, so a name resolved once stays valid.
+        # step=None points of several clients logging to one run never share a step.
+        self._step_blocks = StepBlocks(self._store.reserve_steps, self._store.release_steps)
+        # Experiments are never renamed, so a name resolved once stays valid until this client
+        # deletes it (another client's deletion is seen when this one next resolves the name).
         self._experiments: dict[str, Experiment] = {}
         self._registry: ModelRegistry | None = None
 
@@ -115,7 +119,11 @@ class TrackingClient:
 
     def close(self) -> None:
         try:
+            if self._registry is not None:
+                self._registry.close()  # its webhook thread; undelivered events stay in the outbox
             self._sink.close()
+            with self._lock:
+                self._step_blocks.give_back()
         finally:
             self._store.close()
 
@@ -130,6 +138,9 @@ class TrackingClient:
         or if ``timeout_s`` passes first.
         """
         self._sink.flush(timeout_s)
+        # Only once the points are stored: another writer may then start where these ended.
+        with self._lock:
+            self._step_blocks.give_back()
 
     def sink_stats(self) -> SinkStats:
         """The metric sink's counters: points held now, the most held at once, batches written, writer threads."""
@@ -149,21 +160,69 @@ class TrackingClient:
             return known
         check_key("experiment", name)
         found = self._store.get_or_create_experiment(name, self.artifact_root)
+        if found.deleted:
+            raise LifecycleError(
+                f"experiment {name!r} is deleted; restore it first (client.restore_experiment({name!r})) "
+                "or use another experiment"
+            )
         self._experiments[name] = found
         return found
 
     def get_experiment_by_name(self, name: str) -> Experiment:
+        """The experiment named ``name``, a deleted one too (``deleted`` tells); `ExperimentNotFound` for none."""
         known = self._experiments.get(name)
         if known is not None:
             return known
         found = self._store.get_experiment_by_name(name)
         if found is None:
             raise ExperimentNotFound(f"no experiment named {name!r}")
-        self._experiments[name] = found
+        if not found.deleted:
+            self._experiments[name] = found
         return found
 
-    def list_experiments(self) -> list[Experiment]:
-        return self._store.list_experiments()
+    def list_experiments(self, *, include_deleted: bool = False) -> list[Experiment]:
+        found = self._store.list_experiments()
+        return found if include_deleted else [e for e in found if not e.deleted]
+
+    # -- lifecycle: soft deletion and renaming -----------------------------------------------
+
+    def delete_run(self, run_id: str) -> list[str]:
+        """Soft-delete a run and every run below it (a sweep's trials with their sweep); the ids hidden.
+
+        Deleted runs are left out of `search_runs`, `child_runs`, `runs_with_tag`, sweep listings
+        and reports until `restore_run`, or until `sweeps gc` purges them; `get_run` still returns
+        one, with ``run.deleted`` true. A run that backs a registered model version (or has one
+        below it) is refused with `RunInUse`; deleting it twice with `LifecycleError`.
+        """
+        self._sink.flush(run_ids=(run_id,))
+        return self._store.delete_run(check_run_id(run_id))
+
+    def restore_run(self, run_id: str) -> list[str]:
+        """Undo `delete_run`: the run and the runs its deletion hid (not those deleted on their own); the ids."""
+        return self._store.restore_run(check_run_id(run_id))
+
+    def delete_experiment(self, name: str) -> int:
+        """Soft-delete the experiment ``name`` and all its runs (how many runs it hid); no new run can start
+        in it until `restore_experiment`. `RunInUse` when one of its runs backs a registered model version."""
+        experiment = self.get_experiment_by_name(name)
+        self._sink.flush(report=False)
+        hidden = self._store.delete_experiment(experiment.experiment_id)
+        self._experiments.pop(name, None)
+        return hidden
+
+    def restore_experiment(self, name: str) -> int:
+        """Undo `delete_experiment`, with the runs it hid; how many runs it restored."""
+        experiment = self.get_experiment_by_name(name)
+        restored = self._store.restore_experiment(experiment.experiment_id)
+        self._experiments.pop(name, None)
+        return restored
+
+    def set_run_name(self, run_id: str, name: str) -> None:
+        """Rename a run (of any status); the name is 1 to 250 characters."""
+        checked = check_run_name(name)
+        if checked is None:
+            raise InvalidParameter("a run's new name must not be empty")
+        self._store.set_run_name(check_run_id(run_id), checked)
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -260,8 +319,28 @@ class TrackingClient:
         self._sink.flush(report=False)  # lost points are reported to their runs' writers
         return self._store.child_runs(parent if isinstance(parent, str) else parent.run_id)
 
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        return self.metric_histories([run_id], [key]).get(run_id, {}).get(key, [])
+    @overload
+    def get_metric_history(self, run_id: str, key: str, *, as_frame: Literal[False] = False) -> list[Metric]: ...
+    @overload
+    def get_metric_history(self, run_id: str, key: str, *, as_frame: Literal[True]) -> pl.DataFrame: ...
+
+    def get_metric_history(self, run_id: str, key: str, *, as_frame: bool = False) -> list[Metric] | pl.DataFrame:
+        """The points of one metric in step order: `Metric` records, or with ``as_frame=True`` a polars
+        frame of ``key``, ``step``, ``value``, ``timestamp`` (``.to_pandas()`` for pandas)."""
+        history = self.metric_histories([run_id], [key]).get(run_id, {}).get(key, [])
+        if not as_frame:
+            return history
+        import polars as pl  # only for frames
+
+        return pl.DataFrame(
+            {
+                "key": [m.key for m in history],
+                "step": [m.step for m in history],
+                "value": [m.value for m in history],
+                "timestamp": [m.timestamp for m in history],
+            },
+            schema={"key": pl.String, "step": pl.Int64, "value": pl.Float64, "timestamp": pl.Int64},
+        )
 
     def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
         """Histories of several runs and keys in one read: ``{run_id: {key: [Metric...]}}``."""
@@ -297,14 +376,20 @@ class TrackingClient:
         max_results: int = 1_000,
         *,
         parent: str | None = None,
+        lifecycle: str = "active",
     ) -> pl.DataFrame:
-        """Runs matching ``filter`` as a polars DataFrame, one row per run (see tracking.search)."""
+        """Runs matching ``filter`` as a polars DataFrame, one row per run (see tracking.search).
+
+        ``lifecycle``: ``active`` (default: soft-deleted runs left out), ``deleted`` or ``all``.
+        """
         from tracking.search.runs_frame import runs_frame  # polars: only for searches
 
         self._sink.flush(report=False)
         names = [experiment] if isinstance(experiment, str) else list(experiment or [])
         ids = [self.get_experiment_by_name(n).experiment_id for n in names]
-        runs = self._store.search_runs(ids, filter, list(order_by or []), max_results, parent_run_id=parent)
+        runs = self._store.search_runs(
+            ids, filter, list(order_by or []), max_results, parent_run_id=parent, lifecycle=lifecycle
+        )
         return runs_frame(runs)
 
     def resolve_run_id(self, text: str) -> str:
@@ -316,7 +401,8 @@ class TrackingClient:
         text = text.strip().lower()
         if len(text) == RUN_ID_LEN or not _HEX_PREFIX.fullmatch(text):
             return text  # a whole id (or something that is none): the lookup itself says so
-        found = self._store.search_runs([], f"run_id like '{text}%'", [], _SHOWN_CANDIDATES + 1)
+        # Deleted runs too: `sweeps runs restore` takes the short ids that `sweeps runs` printed.
+        found = self._store.search_runs([], f"run_id like '{text}%'", [], _SHOWN_CANDIDATES + 1, lifecycle="all")
         ids = sorted(r.run_id for r in found)
         if not ids:
             raise RunNotFound(f"no run id starts with {text!r} in store {mask_password(self.uri)}")
@@ -379,7 +465,10 @@ class TrackingClient:
             self._seed_steps_locked(run_id, [k for k, _, _ in points])
             # An automatic step is checked as an explicit one (past 2**63-1 it fails here, not
             # in the store's batch), before any counter moves: all or nothing.
-            chosen = [check_step(key, self._next_step[(run_id, key)]) if s is None else s for key, _, s in points]
+            auto = {key: check_step(key, self._next_step[(run_id, key)]) for key, _, s in points if s is None}
+            if auto:
+                auto = {k: check_step(k, s) for k, s in self._step_blocks.steps(run_id, auto).items()}
+            chosen = [auto[key] if s is None else s for key, _, s in points]
             out = []
             for (key, number, _), step_ in zip(points, chosen, strict=True):
                 counter = (run_id, key)
@@ -397,26 +486,31 @@ class TrackingClient:
         """Log many things at once; metric points keep their own steps and timestamps."""
         self._require_writable(run_id)
         # Check everything before writing anything: a bad point must not leave params behind.
-        points = [
-            MetricPoint(
-                run_id,
-                check_key("metric", m.key),
-                check_step(m.key, m.step),
-                check_metric_value(m.key, m.value),
-                check_timestamp(m.key, m.timestamp),
-            )
-            for m in metrics
-        ]
+        tops: dict[str, int] = {}  # each key's highest step: a key is checked once, not per point
+        points = []
+        for m in metrics:
+            key, step = m.key, check_step(m.key, m.step)
+            top = tops.get(key) if type(key) is str else None
+            if top is None:
+                tops[check_key("metric", key)] = step
+            elif step > top:
+                tops[key] = step
+            value, stamp = check_metric_value(key, m.value), check_timestamp(key, m.timestamp)
+            same = value is m.value and step is m.step and stamp is m.timestamp
+            if same and type(m) is MetricPoint and m.run_id == run_id:
+                points.append(m)  # already exactly what would be built
+            else:
+                points.append(MetricPoint(run_id, key, step, value, stamp))
         param_texts, tag_texts = _texts("param", params), _texts("tag", tags)
         if param_texts:
             self._store.log_params(run_id, param_texts)
         if tag_texts:
             self._store.set_tags(run_id, tag_texts)
         with self._lock:  # a later step=None must go past these steps
-            self._seed_steps_locked(run_id, list({p.key for p in points}))
-            for p in points:
-                counter = (run_id, p.key)
-                self._next_step[counter] = max(self._next_step[counter], p.step + 1)
+            self._seed_steps_locked(run_id, list(tops))
+            for key, top in tops.items():
+                counter = (run_id, key)
+                self._next_step[counter] = max(self._next_step[counter], top + 1)
         self._sink.put(points, run_id=run_id)
 
     def log_block(self, block: PointBlock) -> None:

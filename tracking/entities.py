@@ -28,6 +28,11 @@ class Experiment:
     name: str
     artifact_location: str
     created_at: int  # epoch milliseconds
+    deleted_at: int | None = None  # epoch milliseconds of `delete_experiment`; None: active
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
 class MetricPoint(NamedTuple):
@@ -91,6 +96,8 @@ class Run:
     params: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, MetricSummary] = field(default_factory=dict)
+    # When `delete_run` (or its parent's or experiment's deletion) hid the run; None: active.
+    deleted_at: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", _frozen(self.params))
@@ -114,8 +121,14 @@ class Run:
                 dict(self.params),
                 dict(self.tags),
                 dict(self.metrics),
+                self.deleted_at,
             ),
         )
+
+    @property
+    def deleted(self) -> bool:
+        """Hidden from searches, listings and reports until restored (`TrackingClient.restore_run`) or purged."""
+        return self.deleted_at is not None
 
     @property
     def duration_s(self) -> float | None:

@@ -141,3 +141,13 @@ class ModelNotFound(RegistryError, NotFound):
 
 class ImportConflict(TrackingError):
     """An import would overwrite something the store holds with different content (nothing was written)."""
+
+
+class LifecycleError(TrackingError):
+    """A delete or restore that does not fit the state of the run or experiment: deleting one
+    already deleted, restoring one that is not, starting a run in a deleted experiment."""
+
+
+class RunInUse(LifecycleError):
+    """The run (or a child it would take along) backs a registered model version: it is kept
+    while the version exists, so the model's files and lineage stay."""

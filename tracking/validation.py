@@ -32,6 +32,8 @@ def check_key(kind: str, key: object) -> str:
 
 def check_metric_value(key: str, value: object) -> float:
     """A metric value: a real number (NaN and ±inf allowed); never text or bool."""
+    if type(value) is float:  # by far the common case: skip the ABC checks (bool is never a float)
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidParameter(f"metric {key!r}: value must be a number, got {type(value).__name__} {value!r}")
     try:
@@ -41,6 +43,8 @@ def check_metric_value(key: str, value: object) -> float:
 
 
 def check_step(key: str, step: object) -> int:
+    if type(step) is int and INT64_MIN <= step <= INT64_MAX:  # the common case (type(True) is bool)
+        return step
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise InvalidParameter(f"metric {key!r}: step must be an integer, got {step!r}")
     if not INT64_MIN <= int(step) <= INT64_MAX:
@@ -50,6 +54,8 @@ def check_step(key: str, step: object) -> int:
 
 def check_timestamp(key: str, timestamp: object) -> int:
     """A point's timestamp in epoch milliseconds (a float is truncated), within the 64-bit range."""
+    if type(timestamp) is int and INT64_MIN <= timestamp <= INT64_MAX:  # the common case
+        return timestamp
     if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real) or not math.isfinite(timestamp):
         raise InvalidParameter(f"metric {key!r}: timestamp must be epoch milliseconds, got {timestamp!r}")
     if not INT64_MIN <= int(timestamp) <= INT64_MAX:

@@ -24,6 +24,7 @@ from tracking.errors import (
     InvalidArtifactPath,
     InvalidParameter,
     InvalidURI,
+    LifecycleError,
     ModelError,
     ModelIntegrityError,
     ModelNotFound,
@@ -33,6 +34,7 @@ from tracking.errors import (
     RegistryError,
     RunExists,
     RunFinished,
+    RunInUse,
     RunNotFound,
     SchemaVersionError,
     SignatureError,
@@ -81,6 +83,8 @@ ERRORS: tuple[tuple[type[BaseException], str, int], ...] = (
     (RunFinished, "run_finished", 409),
     (SweepLeased, "sweep_leased", 409),
     (ImportConflict, "import_conflict", 409),
+    (RunInUse, "run_in_use", 409),
+    (LifecycleError, "lifecycle_conflict", 409),
     (InvalidArtifactPath, "invalid_artifact_path", 400),
     (FilterError, "filter_error", 400),
     (InvalidURI, "invalid_uri", 400),
@@ -171,11 +175,24 @@ def loads(body: bytes) -> Any:
 
 
 def experiment_to(e: Experiment) -> dict:
-    return {"id": e.experiment_id, "name": e.name, "artifact_location": e.artifact_location, "created_at": e.created_at}
+    return {
+        "id": e.experiment_id,
+        "name": e.name,
+        "artifact_location": e.artifact_location,
+        "created_at": e.created_at,
+        "deleted_at": e.deleted_at,
+    }
 
 
 def experiment_from(d: Mapping) -> Experiment:
-    return Experiment(int(d["id"]), str(d["name"]), str(d["artifact_location"]), int(d["created_at"]))
+    deleted = d.get("deleted_at")  # absent from a server older than soft deletion
+    return Experiment(
+        int(d["id"]), str(d["name"]), str(d["artifact_location"]), int(d["created_at"]), _opt_int(deleted)
+    )
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
 
 
 def _summary_to(s: MetricSummary) -> list:
@@ -201,6 +218,7 @@ def run_to(r: Run) -> dict:
         "params": dict(r.params),
         "tags": dict(r.tags),
         "metrics": {k: _summary_to(s) for k, s in r.metrics.items()},
+        "deleted_at": r.deleted_at,
     }
 
 
@@ -219,6 +237,7 @@ def run_from(d: Mapping) -> Run:
         params=dict(d["params"]),
         tags=dict(d["tags"]),
         metrics={k: _summary_from(k, v) for k, v in d["metrics"].items()},
+        deleted_at=_opt_int(d.get("deleted_at")),
     )
 
 

@@ -23,6 +23,8 @@ def _registry(store: str | None) -> Iterator[ModelRegistry]:
     """The registry of ``store``; store errors exit 1 with one masked line."""
     with open_client(store, must_exist=True) as client:
         yield client.registry
+        # A change's webhook events: tried for a few seconds; what is left a server delivers.
+        client.registry.deliver_webhooks()
 
 
 def _when(ms: int) -> str:
@@ -65,9 +67,17 @@ def list_models(store: str | None) -> None:
 
 @models.command("show")
 @click.argument("name")
+@click.option("--version", "version", type=click.IntRange(min=1), default=None, help="The lineage of this version.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @store_option
-def show(name: str, store: str | None) -> None:
-    """Show a model's versions (stage, aliases, source run) and its audit log."""
+def show(name: str, version: int | None, fmt: str, store: str | None) -> None:
+    """Show a model's versions and audit log; with --version N, the whole lineage of that version."""
+    if version is not None:
+        from sweeps.cli.models_lineage_cmd import show_version
+
+        with open_client(store, must_exist=True) as client:
+            show_version(client, name, version, fmt)
+        return
     with _registry(store) as registry:
         model = registry.get_registered_model(name)
         versions = registry.list_model_versions(name)
@@ -211,10 +221,13 @@ def _print_decision(d: PromotionDecision) -> None:
 
 def _add_serving_commands() -> None:
     # Their heavy imports (uvicorn, polars readers) wait until one of them runs.
+    from sweeps.cli.models_lineage_cmd import COMMANDS
     from sweeps.cli.serve_cmd import predict, serve
 
     models.add_command(serve)
     models.add_command(predict)
+    for command in COMMANDS:
+        models.add_command(command)
 
 
 _add_serving_commands()

@@ -18,6 +18,8 @@ from sweeps.cli.common import Failure, open_client, store_option
 from sweeps.config import SweepConfig, load_config
 from sweeps.engine import SweepResult, find_sweep, leaderboard
 from sweeps.engine.lease import is_stale, sweep_leases
+from sweeps.engine.queue_tags import OUTPUT_TAIL
+from sweeps.engine.ranking import noise_text
 from sweeps.engine.signals import EXIT_TERMINATED, Terminated
 from sweeps.errors import ConfigError, SweepsError
 from sweeps.progress import ProgressDisplay, format_duration, format_value
@@ -89,12 +91,30 @@ def run(
 
 @click.command()
 @click.argument("sweep_id")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="K=V",
+    help="Change a budget key, e.g. budget.trials=40 (only budget.*).",
+)
 @store_option
 @click.option("--address", default=None, metavar="ADDR", help='Ray cluster to join ("auto", "ray://host:10001").')
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
 @click.option("--no-register", is_flag=True, help="Do not register the best model.")
-def resume(sweep_id: str, store: str | None, address: str | None, no_report: bool, no_register: bool) -> None:
-    """Continue an interrupted sweep to its budget."""
+def resume(
+    sweep_id: str,
+    overrides: tuple[str, ...],
+    store: str | None,
+    address: str | None,
+    no_report: bool,
+    no_register: bool,
+) -> None:
+    """Continue an interrupted sweep to its budget (--set budget.trials=N raises it)."""
+    from sweeps.engine.driver import resume_overrides
+
+    with _sweep_errors():
+        resume_overrides(list(overrides))  # a refused key exits 2 before anything opens
     with open_client(store, must_exist=True) as client, _sweep_errors():
         parent = find_sweep(client, sweep_id)
         metric = next(iter(_metric_names(parent)), None)
@@ -102,7 +122,13 @@ def resume(sweep_id: str, store: str | None, address: str | None, no_report: boo
     with _sweep_errors(), ProgressDisplay(metric=metric) as display:
         try:
             result = sweeps.resume(
-                sweep_id, store, address=address, no_report=no_report, no_register=no_register, progress=display
+                sweep_id,
+                store,
+                address=address,
+                no_report=no_report,
+                no_register=no_register,
+                progress=display,
+                overrides=list(overrides),
             )
         except KeyboardInterrupt as stop:
             display.close()
@@ -155,6 +181,10 @@ def _conclude(result: SweepResult) -> None:
     click.echo(f"\nsweep {result.sweep_id} {result.status}: {result.n_trials} trials ({counts})")
     if result.n_finished or result.n_pruned:
         _echo_table(*leaderboard_table(result.leaderboard(TOP_AT_END)))
+        with result.client() as client:
+            noise = noise_text(client, result.sweep_id)
+        if noise is not None:
+            click.echo(noise)
     if result.pareto:
         click.echo(f"Pareto set: {', '.join(r.name for r in result.pareto)}")
     if result.report_path:
@@ -249,6 +279,7 @@ def show(sweep_id: str, top_k: int, store: str | None) -> None:
         sweep_id = parent.tags.get(layout.SWEEP_ID, sweep_id)  # the whole id, when a prefix named it
         children = client.child_runs(parent.run_id)
         frame = leaderboard(client, sweep_id, top_k=top_k)
+        noise = noise_text(client, sweep_id)  # `repeats:`: best vs runner-up against the seed noise
         counts = Counter(r.status for r in children)
         running = parent.status is RunStatus.RUNNING
         stale = running and is_stale(parent, sweep_leases(client.uri, [parent.run_id])[parent.run_id])
@@ -268,6 +299,23 @@ def show(sweep_id: str, top_k: int, store: str | None) -> None:
         click.echo("no trials yet")
         return
     _echo_table(*leaderboard_table(frame))
+    if noise is not None:
+        click.echo(noise)
+    _echo_failed_output(children)
+
+
+def _echo_failed_output(children: Sequence[Run], shown: int = 3) -> None:
+    """The last lines a failed trial printed, next to its error (all of it is its `output.log`)."""
+    failed = [r for r in children if r.status is RunStatus.FAILED and r.tags.get(OUTPUT_TAIL)]
+    failed.sort(key=lambda r: r.start_time or 0)
+    for run in failed[:shown]:
+        error = (run.error or "").strip().splitlines()
+        click.echo(f"\n{run.name} failed: {error[-1] if error else 'unknown error'}")
+        click.echo("its output ended with:")
+        for line in run.tags[OUTPUT_TAIL].splitlines():
+            click.echo(f"  | {line}")
+    if len(failed) > shown:
+        click.echo(f"... {len(failed) - shown} more failed trials with output (see their output.log artifacts)")
 
 
 # -- shaping ----------------------------------------------------------------------------------
@@ -278,6 +326,7 @@ def leaderboard_table(frame: pl.DataFrame) -> tuple[list[str], list[list[str]]]:
     cols = frame.columns
     chosen = [c for c in ("rank", "trial", "status", "front") if c in cols]
     chosen += [c for c in cols if c.startswith(layout.OBJECTIVE_PREFIX)]
+    chosen += [c for c in ("n", "mean", "ci_low", "ci_high") if c in cols]  # `repeats:`: one row per configuration
     chosen += [c for c in cols if c.startswith("params.")][:MAX_PARAM_COLUMNS]
     chosen += [c for c in ("duration_s", "run_id") if c in cols]
     if "error" in cols and frame["error"].drop_nulls().len() > 0:

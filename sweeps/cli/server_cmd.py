@@ -8,7 +8,7 @@ import os
 import click
 
 from sweeps.cli.common import Failure
-from sweeps.server_app import FACTORY, ServerConfig, ServerSetupError, build
+from sweeps.server_app import FACTORY, SECURE_COOKIES_ENV, ServerConfig, ServerSetupError, build
 from tracking.errors import TrackingError
 from tracking.uri import mask_password
 
@@ -36,6 +36,9 @@ def _serve(config: ServerConfig, host: str, port: int, workers: int, tls: dict[s
     click.echo(f"store {mask_password(config.store_uri)} · artifacts {config.artifact_root} · auth {auth}")
     click.echo(f"serving on {scheme}://{host}:{port} with {workers} worker(s); Ctrl-C stops")
     options = {"host": host, "port": port, "log_level": log_level, "timeout_keep_alive": 30, **tls}
+    if tls:
+        os.environ[SECURE_COOKIES_ENV] = "1"  # the UI's session cookie never travels in clear
+    click.echo(f"UI: {scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/")
     if workers > 1:
         # Each worker process builds its own store and app from the environment (no password in argv).
         os.environ.update(config.to_env())

@@ -15,10 +15,12 @@ from sweeps.config.model import (
     ParamSpec,
     PrunerSpec,
     RegisterSpec,
+    Repeats,
     ReportSpec,
     Resources,
     SamplerSpec,
     SweepConfig,
+    WarmStart,
 )
 from sweeps.config.objective_ref import resolve_objective
 from sweeps.config.optuna_factory import build_pruner, build_sampler, suggest_params
@@ -38,10 +40,12 @@ __all__ = [
     "ParamSpec",
     "PrunerSpec",
     "RegisterSpec",
+    "Repeats",
     "ReportSpec",
     "Resources",
     "SamplerSpec",
     "SweepConfig",
+    "WarmStart",
     "apply_overrides",
     "build_pruner",
     "build_sampler",

@@ -20,11 +20,13 @@ __all__ = [
     "ParamSpec",
     "PrunerSpec",
     "RegisterSpec",
+    "Repeats",
     "ReportSpec",
     "Resources",
     "SamplerSpec",
     "Scalar",
     "SweepConfig",
+    "WarmStart",
     "same_value",
 ]
 
@@ -153,9 +155,11 @@ class SamplerSpec:
     name: str
     seed: int | None = None
     options: Mapping[str, object] = field(default_factory=dict)
+    history_window: int | None = None  # sample from the last N trials only (long sweeps)
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "seed": self.seed, **copy.deepcopy(dict(self.options))}
+        window = {"history_window": self.history_window} if self.history_window is not None else {}
+        return {"name": self.name, "seed": self.seed, **copy.deepcopy(dict(self.options)), **window}
 
 
 @dataclass(frozen=True)
@@ -164,9 +168,11 @@ class PrunerSpec:
 
     name: str = "none"
     options: Mapping[str, object] = field(default_factory=dict)
+    history_window: int | None = None  # compare with the last N trials only (long sweeps)
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, **copy.deepcopy(dict(self.options))}
+        window = {"history_window": self.history_window} if self.history_window is not None else {}
+        return {"name": self.name, **copy.deepcopy(dict(self.options)), **window}
 
 
 @dataclass(frozen=True)
@@ -176,12 +182,14 @@ class Budget:
     trials: int = 20
     timeout_s: float | None = None
     max_failures: int | None = None
+    target: float | None = None  # stop once the best value reaches it (the metric's goal decides the side)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "trials": self.trials,
             "timeout_s": self.timeout_s,
             "max_failures": self.max_failures,
+            "target": self.target,
         }
 
 
@@ -241,6 +249,27 @@ class ReportSpec:
 
 
 @dataclass(frozen=True)
+class WarmStart:
+    """Earlier sweeps whose finished trials are added to the study before sampling."""
+
+    sweeps: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"sweeps": list(self.sweeps)}
+
+
+@dataclass(frozen=True)
+class Repeats:
+    """Run each sampled configuration once per value of `param` (a seed); Optuna is told the mean."""
+
+    param: str
+    values: tuple[Scalar, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"param": self.param, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
 class SweepConfig:
     """A whole sweep config, validated, with defaults filled in."""
 
@@ -258,6 +287,9 @@ class SweepConfig:
     register: RegisterSpec | None = None
     report: ReportSpec = field(default_factory=ReportSpec)
     tags: Mapping[str, str] = field(default_factory=dict)
+    enqueue: tuple[Mapping[str, object], ...] = ()  # configurations evaluated first
+    warm_start: WarmStart | None = None
+    repeats: Repeats | None = None
     # Where the config came from; relative objective file paths resolve against base_dir.
     source: str | None = field(default=None, compare=False)
     base_dir: str | None = field(default=None, compare=False)
@@ -301,4 +333,10 @@ class SweepConfig:
         out["register"] = self.register.to_dict() if self.register else None
         out["report"] = self.report.to_dict()
         out["tags"] = dict(self.tags)
+        if self.enqueue:
+            out["enqueue"] = [copy.deepcopy(dict(e)) for e in self.enqueue]
+        if self.warm_start is not None:
+            out["warm_start"] = self.warm_start.to_dict()
+        if self.repeats is not None:
+            out["repeats"] = self.repeats.to_dict()
         return out

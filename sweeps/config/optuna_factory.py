@@ -8,6 +8,7 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import optuna
 
 from sweeps.config.model import (
@@ -20,6 +21,7 @@ from sweeps.config.model import (
     SamplerSpec,
     Scalar,
 )
+from sweeps.config.windowed import WindowedPruner, WindowedSampler
 from sweeps.errors import did_you_mean
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "SAMPLER_REQUIREMENTS",
     "build_pruner",
     "build_sampler",
+    "continued_seed",
     "grid_search_space",
     "grid_size",
     "missing_requirement",
@@ -60,6 +63,7 @@ PRUNERS: dict[str, type[optuna.pruners.BasePruner]] = {
     "percentile": optuna.pruners.PercentilePruner,
     "hyperband": optuna.pruners.HyperbandPruner,
     "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
+    "asha": optuna.pruners.SuccessiveHalvingPruner,  # SPEC §13: the name most papers use
     "threshold": optuna.pruners.ThresholdPruner,
 }
 
@@ -159,24 +163,43 @@ def grid_size(spec: FloatParam | IntParam) -> int:
     return math.floor(span + 1e-9) + 1 if span < _GRID_SPAN_CAP else _GRID_SPAN_CAP
 
 
-def build_sampler(spec: SamplerSpec, parameters: Iterable[ParamSpec] = ()) -> optuna.samplers.BaseSampler:
-    """The Optuna sampler for `spec`; `parameters` gives the grid sampler its search space."""
+def continued_seed(seed: int, told: int) -> int:
+    """The seed of a sampler resumed after `told` trials: the original seed's sequence, moved on.
+
+    Optuna samplers keep their random state in memory only; seeding a resumed one with the
+    original seed would replay the first trials' values. Mixing in the count gives a new,
+    reproducible stream for every resume point.
+    """
+    if told <= 0:
+        return seed
+    return int(np.random.SeedSequence([seed, told]).generate_state(1)[0])
+
+
+def build_sampler(
+    spec: SamplerSpec, parameters: Iterable[ParamSpec] = (), told: int = 0
+) -> optuna.samplers.BaseSampler:
+    """The Optuna sampler for `spec`; `parameters` gives the grid sampler its search space.
+
+    `told`: trials the study already holds (a resume), which moves a seeded sampler's stream on.
+    """
     cls = SAMPLERS[spec.name]
     kwargs = dict(spec.options)
     if spec.seed is not None:
-        kwargs["seed"] = spec.seed
+        kwargs["seed"] = continued_seed(spec.seed, told)
     if spec.name == "grid":
         kwargs["search_space"] = grid_search_space(parameters)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return cls(**kwargs)
+        sampler = cls(**kwargs)
+    return sampler if spec.history_window is None else WindowedSampler(sampler, spec.history_window)
 
 
 def build_pruner(spec: PrunerSpec) -> optuna.pruners.BasePruner:
     """The Optuna pruner for `spec` (`none` gives a pruner that never prunes)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return PRUNERS[spec.name](**dict(spec.options))
+        pruner = PRUNERS[spec.name](**dict(spec.options))
+    return pruner if spec.history_window is None else WindowedPruner(pruner, spec.history_window)
 
 
 def sampling_order(parameters: Iterable[ParamSpec]) -> list[ParamSpec]:

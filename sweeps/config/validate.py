@@ -25,6 +25,7 @@ from sweeps.config.model import (
     SweepConfig,
 )
 from sweeps.config.params import check_parameters
+from sweeps.config.search import check_enqueue, check_repeats, check_warm_start
 from sweeps.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ TOP_KEYS = (
     "register",
     "report",
     "tags",
+    "enqueue",
+    "warm_start",
+    "repeats",
 )
 GOALS = ("maximize", "minimize")
 BACKENDS = ("ray", "local")
@@ -87,6 +91,11 @@ def validate(raw: RawConfig) -> SweepConfig:
     register = _register(c, top.get("register"), name)
     report = _report(c, top.get("report"))
     tags = _tags(c, top.get("tags"))
+    enqueue = check_enqueue(c, top.get("enqueue"), parameters)
+    warm_start = check_warm_start(c, top.get("warm_start"))
+    repeats = check_repeats(c, top.get("repeats"), parameters)
+    if budget is not None and budget.target is not None and multi:
+        c.error(("budget", "target"), "a target needs one metric; a multi-objective sweep has no single best")
     if not c.problems and sampler is not None and pruner is not None:
         _try_build(c, sampler, pruner, parameters)
     if c.problems:
@@ -106,6 +115,9 @@ def validate(raw: RawConfig) -> SweepConfig:
         register=register,  # type: ignore[arg-type]
         report=report,
         tags=tags,
+        enqueue=enqueue,
+        warm_start=warm_start,
+        repeats=repeats,
         source=raw.source,
         base_dir=raw.base_dir,  # type: ignore[arg-type]
     )
@@ -181,7 +193,8 @@ def _sampler(c: Checker, value: object, multi: bool, parameters: list[ParamSpec]
     seed = c.get(d, "seed", path, lambda p, v: c.integer(p, v, minimum=0, nullable=True, maximum=MAX_SEED))
     if name is None:
         return None
-    options = {k: v for k, v in d.items() if k not in ("name", "seed")}
+    options = {k: v for k, v in d.items() if k not in ("name", "seed", "history_window")}
+    window = _history_window(c, path, d, refused=name in ("grid", "qmc", "random"))
     for option, message in factory.option_problems(factory.SAMPLERS[name], options, name):
         c.error((*path, option), message)
     if multi and name not in factory.MULTI_OBJECTIVE_SAMPLERS:
@@ -199,7 +212,7 @@ def _sampler(c: Checker, value: object, multi: bool, parameters: list[ParamSpec]
                 "the cmaes sampler samples only float and int parameters; "
                 "fix this one or use another sampler (tpe, gp)",
             )
-    return SamplerSpec(name=name, seed=seed, options=options)  # type: ignore[arg-type]
+    return SamplerSpec(name=name, seed=seed, options=options, history_window=window)  # type: ignore[arg-type]
 
 
 def _check_grid(c: Checker, parameters: list[ParamSpec]) -> None:
@@ -233,7 +246,8 @@ def _pruner(c: Checker, top: dict[str, object], multi: bool) -> PrunerSpec | Non
     name = c.choice((*path, "name"), d["name"], tuple(factory.PRUNERS))
     if name is None:
         return None
-    options = {k: v for k, v in d.items() if k != "name"}
+    options = {k: v for k, v in d.items() if k not in ("name", "history_window")}
+    window = _history_window(c, path, d, refused=name == "none")
     for option, message in factory.option_problems(factory.PRUNERS[name], options, name):
         c.error((*path, option), message)
     if name == "threshold" and options.get("lower") is None and options.get("upper") is None:
@@ -244,12 +258,23 @@ def _pruner(c: Checker, top: dict[str, object], multi: bool) -> PrunerSpec | Non
             "pruning is not supported for multi-objective sweeps (Optuna cannot "
             "prune trials with several metrics); remove `pruner` or set it to none",
         )
-    return PrunerSpec(name=name, options=options)
+    return PrunerSpec(name=name, options=options, history_window=window)
+
+
+def _history_window(c: Checker, path: KeyPath, d: dict[str, object], *, refused: bool) -> int | None:
+    """`history_window`: how many of the latest trials a sampler or pruner reads (null: all)."""
+    window = c.get(
+        d, "history_window", path, lambda p, v: c.integer(p, v, minimum=1, nullable=True, maximum=MAX_TRIALS)
+    )
+    if window is not None and refused:
+        c.error((*path, "history_window"), f"'{d.get('name')}' reads no history; remove history_window")
+        return None
+    return window
 
 
 def _budget(c: Checker, value: object) -> Budget | None:
     path: KeyPath = ("budget",)
-    d = {} if value is None else c.mapping(path, value, ("trials", "timeout_s", "max_failures"))
+    d = {} if value is None else c.mapping(path, value, ("trials", "timeout_s", "max_failures", "target"))
     if d is None:
         return None
     return Budget(
@@ -258,6 +283,7 @@ def _budget(c: Checker, value: object) -> Budget | None:
         max_failures=c.get(
             d, "max_failures", path, lambda p, v: c.integer(p, v, minimum=0, nullable=True, maximum=MAX_TRIALS)
         ),
+        target=c.get(d, "target", path, lambda p, v: c.number(p, v, nullable=True)),
     )  # type: ignore[arg-type]
 
 

@@ -12,16 +12,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import optuna
 from optuna.distributions import BaseDistribution
 
 import tracking
 from sweeps.engine import trial_end
+from sweeps.engine.groups import Groups, RepeatGroup
 from sweeps.engine.live_trial import LiveTrial
 from sweeps.engine.messages import Outbox, TrialAssignment, TrialOutcome, WorkerInfo
 from sweeps.engine.optuna_bridge import OptunaBridge
 from sweeps.engine.parent import SweepSetup, create_parent
+from sweeps.engine.queue_tags import ENQUEUED, GROUP, REPEAT, REPEATS_PARAM, RERUN_OF, WARM_TRIALS
 from sweeps.engine.recording import Best, BestTags, TrialRecorder
 from sweeps.engine.result import SweepProgress
 from sweeps.engine.schedule import Schedule
@@ -34,6 +37,17 @@ from tracking.entities import RunStatus
 from tracking.uri import is_http
 
 __all__ = ["Coordinator"]
+
+
+@dataclass(frozen=True)
+class _Launch:
+    """A new trial about to get its run: its Optuna trial, params and number (and repeat group)."""
+
+    handle: optuna.Trial
+    params: dict[str, object]
+    number: int
+    group: RepeatGroup | None = None
+    repeat: int = 0
 
 
 class Coordinator:
@@ -50,8 +64,17 @@ class Coordinator:
         self._schedule = Schedule(self._lock, cfg.budget, self._tally)
         self._final = RunStatus.RUNNING  # the parent's status once finalize() has run
         self._lease = setup.lease
+        enqueued: set[int] = set()
+        restored_next = 0
+        for trial in setup.warm_trials:  # before the sweep's own trials: its numbers start after them
+            self._bridge.study.add_trial(trial)
+        self._bridge.offset = len(setup.warm_trials)
         if setup.parent_run_id is None:
             self._parent = create_parent(self._client, setup)
+            if setup.warm_trials:
+                self._client.set_tags(self._parent.run_id, {WARM_TRIALS: str(len(setup.warm_trials))})
+            if cfg.repeats is not None:  # the leaderboard, show and the report rank configurations
+                self._client.set_tags(self._parent.run_id, {REPEATS_PARAM: cfg.repeats.param})
             if self._lease is not None:
                 self._lease.acquire(self._parent.run_id)  # a new id: no other driver can know it yet
         else:
@@ -61,7 +84,22 @@ class Coordinator:
             for status, n in restored.counts.items():
                 self._tally.count(status, n)
             self._tally.best = restored.best
+            self._tally.uncounted = restored.uncounted
+            self._tally.groups = restored.groups
+            restored_next = restored.next_number
+            self._bridge.continue_sequence(len(self._bridge.study.get_trials(deepcopy=False)))
+            for number, params in restored.rerun:  # first: they were running when the driver stopped
+                self._bridge.enqueue(params, {RERUN_OF: str(number)})
+            enqueued = restored.enqueued_started
             self._client.set_run_status(self._parent.run_id, RunStatus.RUNNING)
+        for index, params in enumerate(cfg.enqueue):
+            if index not in enqueued:
+                self._bridge.enqueue(params, {ENQUEUED: str(index)})
+        self._groups: Groups | None = None
+        if cfg.repeats is not None:
+            self._groups = Groups(cfg.repeats, next_number=restored_next)
+            self._tally.groups = self._tally.groups or 0
+            self._schedule.pending_repeats = lambda: self._groups is not None and self._groups.pending() is not None
         self._recorder = TrialRecorder(self._client, cfg.experiment, setup.sweep_id, self._parent.run_id)
         self._best_tags = BestTags(self._recorder, self._current_best)
         self._closer = TrialCloser(
@@ -98,28 +136,59 @@ class Coordinator:
                 return None
             live = schedule.next_retry(worker.worker_id)
             if live is None:
-                if not schedule.can_launch():
+                launch = self._next_launch()
+                if launch is None:
                     return None
-                if self._bridge.grid_taken():
-                    schedule.exhausted = True
-                    return None
-                handle, params = self._bridge.ask()
                 schedule.begin_launch()
         if live is not None:
             self._recorder.retried(live, worker.node)
             return self._assignment(live, worker)
-        return self._launch(handle, params, worker)
+        return self._launch(launch, worker)
 
-    def _launch(self, handle: optuna.Trial, params: dict[str, object], worker: WorkerInfo) -> TrialAssignment | None:
+    def _next_launch(self) -> _Launch | None:
+        """What the next new trial runs (the lock held): a pending repeat first, else a new ask."""
+        schedule, groups = self._schedule, self._groups
+        group = groups.pending() if groups is not None else None
+        if group is not None:
+            if not schedule.may_retry():  # stopping or out of time: the configuration stays short
+                return None
+            index, params = group.next_params()
+            return _Launch(group.handle, params, groups.take_number(), group, index)  # type: ignore[union-attr]
+        if not schedule.can_launch():
+            return None
+        if self._bridge.grid_taken():
+            schedule.exhausted = True
+            return None
+        handle, params = self._bridge.ask()
+        if groups is None:
+            return _Launch(handle, params, self._bridge.number(handle))
+        group = groups.new(handle, params)
+        self._tally.groups = (self._tally.groups or 0) + 1
+        index, params = group.next_params()
+        return _Launch(handle, params, groups.take_number(), group, index)
+
+    def _launch(self, launch: _Launch, worker: WorkerInfo) -> TrialAssignment | None:
+        handle, params, number, group = launch.handle, launch.params, launch.number, launch.group
         distributions = dict(handle.distributions)
+        tags = self._bridge.sweep_attrs(handle)
+        if group is not None:
+            tags[GROUP] = str(number if group.number is None else group.number)
+            tags[REPEAT] = str(launch.repeat)
         try:
-            run = self._recorder.start(handle.number, params, distributions, worker.node)
+            run = self._recorder.start(number, params, distributions, worker.node, tags)
         except Exception:
             with self._lock:
                 self._schedule.launch_failed()
-                self._bridge.abandon(handle)
+                if group is None:
+                    self._bridge.abandon(handle)
+                else:  # the configuration's other repeats still tell Optuna its mean
+                    group.ended(launch.repeat, RunStatus.FAILED, None)
             raise
-        live = LiveTrial(handle.number, handle, run.run_id, run.artifact_uri, dict(params), distributions)
+        live = LiveTrial(number, handle, run.run_id, run.artifact_uri, dict(params), distributions)
+        if group is not None:
+            live.group, live.repeat = group, launch.repeat
+            with self._lock:
+                group.started(launch.repeat, number, run.run_id)
         with self._lock:
             started = self._schedule.launched(live, worker.worker_id)
         if not started:  # interrupted while the run was being created
@@ -283,6 +352,13 @@ class Coordinator:
             return False  # the driver that took the sweep over ends the parent
         return True
 
+    def _run_budget(self) -> int:
+        """The budget in runs, as progress counts them: one per repeat; crashed ones re-run on top."""
+        cfg = self._cfg
+        if cfg.repeats is not None:
+            return cfg.budget.trials * len(cfg.repeats.values)
+        return cfg.budget.trials + self._tally.uncounted
+
     def _current_best(self) -> Best | None:
         with self._lock:
             return self._tally.best
@@ -300,7 +376,7 @@ class Coordinator:
                 sweep_id=self.sweep_id,
                 parent_run_id=self.parent_run_id,
                 status=self._final.value,
-                budget=self._cfg.budget.trials,
+                budget=self._run_budget(),
                 started=t.started,
                 finished=t.finished,
                 pruned=t.pruned,

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 import yaml
 
 import tracking
-from sweeps.config import RegisterSpec, SweepConfig, load_config, resolve_objective
+from sweeps.config import RegisterSpec, SweepConfig, apply_overrides, load_config, parse_scalar, resolve_objective
 from sweeps.engine.executor import Objective
 from sweeps.engine.hooks import build_report, register_best
 from sweeps.engine.lease import DriverLease
@@ -26,6 +26,7 @@ from sweeps.engine.parent import SweepSetup, code_version, environment_info, new
 from sweeps.engine.ranking import find_sweep, ranking
 from sweeps.engine.result import ProgressCallback, SweepProgress, SweepResult
 from sweeps.engine.signals import sigterm_as_interrupt
+from sweeps.engine.warm_start import warm_trials
 from sweeps.errors import ConfigError, ConfigProblem, LeaseLost, SweepsError
 from tracking import sweep_layout as layout
 from tracking.entities import Run, RunStatus
@@ -93,8 +94,14 @@ def resume(
     no_report: bool = False,
     no_register: bool = False,
     progress: ProgressCallback | None = None,
+    overrides: Sequence[str] | Mapping[str, object] = (),
 ) -> SweepResult:
-    """Continue an interrupted sweep to its budget, with the sampler's history rebuilt from the store."""
+    """Continue an interrupted sweep to its budget, with the sampler's history rebuilt from the store.
+
+    `overrides` (``["budget.trials=40"]`` or ``{"budget.trials": 40}``) may change `budget.*`
+    keys only: a larger budget continues a finished sweep; the rest is fixed by its config.yaml.
+    """
+    budget_changes = resume_overrides(overrides)
     store_uri = absolute_store_uri(store)
     with tracking.connect(store_uri) as client:
         parent = find_sweep(client, sweep_id)
@@ -104,8 +111,12 @@ def resume(
         except FileNotFoundError as exc:
             raise SweepsError(f"sweep {sweep_id!r} has no config.yaml artifact; it cannot be resumed") from exc
     data = yaml.safe_load(text)
+    if budget_changes:
+        data = apply_overrides(data, budget_changes)
     changes: dict[str, object] = {"execution.address": address} if address is not None else {}
     cfg = load_config(data, changes, base_dir=parent.tags.get(layout.BASE_DIR))
+    if budget_changes:
+        _store_budget(store_uri, parent, cfg, data)
     objective = resolve_objective(cfg.objective, cfg.base_dir)
     commit = code_version(cfg.base_dir)
     setup = SweepSetup(
@@ -119,6 +130,43 @@ def resume(
     )
     final = _execute(setup, objective, progress)
     return _conclude(setup, final, no_report=no_report, no_register=no_register)
+
+
+def resume_overrides(overrides: Sequence[str] | Mapping[str, object]) -> dict[str, object]:
+    """The `--set` changes a resume may make (budget keys only), or ConfigError naming the others."""
+    items = list(overrides.items()) if isinstance(overrides, Mapping) else [_split(o) for o in overrides]
+    refused = [key for key, _ in items if not key.startswith("budget.")]
+    if refused:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    path=key,
+                    message=(
+                        "only budget keys (budget.trials, budget.timeout_s, budget.max_failures, budget.target) "
+                        "can change on resume; the rest of a sweep is fixed by the config it started with"
+                    ),
+                    source="--set",
+                )
+                for key in refused
+            ]
+        )
+    return {key: value for key, value in items}
+
+
+def _split(text: str) -> tuple[str, object]:
+    key, sep, value = str(text).partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(
+            [ConfigProblem(str(text) or "<empty>", "an override must look like key.path=value", None, "--set")]
+        )
+    return key.strip(), parse_scalar(value)
+
+
+def _store_budget(store_uri: str, parent: Run, cfg: SweepConfig, data: Mapping[str, object]) -> None:
+    """The raised budget into the parent's config.yaml and tags, so a later resume keeps it."""
+    with tracking.connect(store_uri) as client:
+        client.artifacts(parent.run_id).put_bytes(yaml.safe_dump(dict(data), sort_keys=False).encode(), "config.yaml")
+        client.set_tags(parent.run_id, {layout.BUDGET_TRIALS: str(cfg.budget.trials)})
 
 
 def absolute_store_uri(uri: str | None) -> str:
@@ -168,6 +216,7 @@ def _execute(setup: SweepSetup, objective: Objective, progress: ProgressCallback
     _check_artifact_root(setup)
     with tracking.connect(setup.store_uri) as client:
         client.check_writable()  # a read-only store fails here, before Ray starts
+        setup = replace(setup, warm_trials=warm_trials(client, setup.config))  # refused here when incompatible
     lease = DriverLease(setup.store_uri, setup.sweep_id)
     try:
         if setup.parent_run_id is not None:
@@ -224,16 +273,23 @@ def _safe(progress: ProgressCallback | None) -> ProgressCallback:
 
 
 def _register(
-    client: tracking.TrackingClient, spec: RegisterSpec, best: Run | None, parent: Run
+    client: tracking.TrackingClient, spec: RegisterSpec, best: Run | None, parent: Run, reason: str | None = None
 ) -> tuple[ModelVersion | None, str | None]:
     """`register_best`, with a failure told as a note: the sweep's results stand without it."""
     try:
-        return register_best(client, spec, best, parent)
+        return register_best(client, spec, best, parent, reason)
     except tracking.TrackingError as exc:
         return None, f"nothing registered as {spec.model!r}: {exc}"
     except Exception as exc:
         log.warning("registering the best model failed", exc_info=True)
         return None, f"nothing registered as {spec.model!r}: {type(exc).__name__}: {exc}"
+
+
+def _reached(value: float, cfg: SweepConfig) -> bool:
+    target = cfg.budget.target
+    if target is None:
+        return False
+    return value >= target if cfg.metric.goal == "maximize" else value <= target
 
 
 def _conclude(setup: SweepSetup, final: SweepProgress, *, no_report: bool, no_register: bool) -> SweepResult:
@@ -247,9 +303,11 @@ def _conclude(setup: SweepSetup, final: SweepProgress, *, no_report: bool, no_re
         # metrics), so the result, the leaderboard, the report and the registry agree.
         ranked = ranking(client, setup.sweep_id)
         best, pareto = ranked.best, ranked.pareto
+        if final.best_value is not None and _reached(final.best_value, cfg):
+            notes.append(f"stopped at the target: the best value {final.best_value:g} reached budget.target")
         if cfg.register is not None and not no_register:
             if final.status == RunStatus.FINISHED.value:
-                registered, note = _register(client, cfg.register, best, parent)
+                registered, note = _register(client, cfg.register, best, parent, ranked.reason)
                 if note:
                     notes.append(note)
             else:

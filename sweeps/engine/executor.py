@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 import optuna
 
 from sweeps.engine.messages import TrialAssignment, TrialOutcome
+from sweeps.engine.output_capture import capture_output
 from sweeps.trial import Trial, TrialChannel
 
 __all__ = ["Objective", "objective_values", "run_trial"]
@@ -24,17 +25,21 @@ Objective = Callable[[Trial], object]
 def run_trial(objective: Objective, assignment: TrialAssignment, channel: TrialChannel) -> TrialOutcome:
     """Run the objective on a fresh `Trial`; exceptions become FAILED, `TrialPruned` PRUNED."""
     trial = Trial(assignment, channel)
-    try:
-        result = trial.run_objective(objective)
-        values = objective_values(result, assignment.metric_names, trial)
-    except optuna.TrialPruned:
-        return TrialOutcome(assignment.number, assignment.attempt, "pruned", outbox=trial.final_outbox(pruned=True))
-    except (Exception, SystemExit) as exc:
-        # SystemExit too: an objective calling sys.exit() must not end the worker silently.
-        error = "".join(traceback.format_exception(exc))
-        return TrialOutcome(assignment.number, assignment.attempt, "failed", error=error, outbox=trial.take_outbox())
+    number, attempt = assignment.number, assignment.attempt
+    with capture_output() as captured:  # its bytes travel with the outcome: workers never open the store
+        try:
+            result = trial.run_objective(objective)
+            values = objective_values(result, assignment.metric_names, trial)
+        except optuna.TrialPruned:
+            pruned = trial.final_outbox(pruned=True)
+            return TrialOutcome(number, attempt, "pruned", outbox=pruned, output=captured.data())
+        except (Exception, SystemExit) as exc:
+            # SystemExit too: an objective calling sys.exit() must not end the worker silently.
+            error = "".join(traceback.format_exception(exc))
+            outbox = trial.take_outbox()
+            return TrialOutcome(number, attempt, "failed", error=error, outbox=outbox, output=captured.data())
     outbox = trial.final_outbox(values)  # the values travel as `objective.<metric>` points too
-    return TrialOutcome(assignment.number, assignment.attempt, "complete", values=values, outbox=outbox)
+    return TrialOutcome(number, attempt, "complete", values=values, outbox=outbox, output=captured.data())
 
 
 def objective_values(result: object, names: Sequence[str], trial: Trial) -> tuple[float, ...]:

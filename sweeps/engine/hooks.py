@@ -36,7 +36,7 @@ def default_report_path(sweep_id: str) -> Path:
 
 
 def register_best(
-    client: TrackingClient, spec: RegisterSpec, best: Run | None, parent: Run
+    client: TrackingClient, spec: RegisterSpec, best: Run | None, parent: Run, reason: str | None = None
 ) -> tuple[ModelVersion | None, str | None]:
     """Register the best trial's `model/` under `spec.model` with `spec.alias`; (version, note)."""
     if best is None:
@@ -48,12 +48,15 @@ def register_best(
             "call trial.log_model(model) in the objective"
         )
     sweep_id = parent.tags.get(layout.SWEEP_ID, "")
-    why = f"best trial ({best.name}) of sweep {sweep_id}"
+    why = reason or f"best trial ({best.name}) of sweep {sweep_id}"
     # One call, one transaction: the version never exists without its alias.
     version = client.registry.register_model(
         spec.model, f"runs:/{best.run_id}/model", tags={layout.SWEEP_ID: sweep_id}, alias=spec.alias, reason=why
     )
     client.set_tags(parent.run_id, {layout.REGISTERED: f"models:/{spec.model}/{version.version}"})
+    # The registration's webhook events: tried for a few seconds before the sweep ends; what a
+    # receiver that is down misses stays in the store's outbox for a running server to deliver.
+    client.registry.deliver_webhooks()
     return version, None
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.distributions import BaseDistribution
+
+if TYPE_CHECKING:
+    from sweeps.engine.groups import RepeatGroup
 
 __all__ = ["LiveTrial"]
 
@@ -28,3 +32,6 @@ class LiveTrial:
     held_reports: dict[int, float] = field(default_factory=dict)  # no pruner: given to Optuna if pruned
     new_params: dict[str, object] = field(default_factory=dict)  # define-by-run, not yet stored
     closed: bool = False  # its end is decided; only the trial closer touches it from then on
+    group: RepeatGroup | None = None  # `repeats:`: the configuration this run is one repeat of
+    repeat: int = 0  # its index in `repeats.values`
+    output_tail: str | None = None  # a failed trial's last lines of output, shown with its error

@@ -91,3 +91,4 @@ class TrialOutcome:
     values: tuple[float, ...] | None = None
     error: str | None = None
     outbox: Outbox = field(default_factory=Outbox)
+    output: bytes = b""  # what the objective printed, warned and logged (the last MiB), for `output.log`

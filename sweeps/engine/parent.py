@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import secrets
-import socket
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 import yaml
 
 from sweeps.config import SweepConfig
+from sweeps.engine.environment import capture_environment, source_state
 from tracking import sweep_layout as layout
 from tracking.client import TrackingClient
 from tracking.entities import Run
@@ -24,6 +21,8 @@ from tracking.uri import mask_password
 from tracking.validation import MAX_PARAM_VALUE_LEN
 
 if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
     from sweeps.engine.lease import DriverLease
 
 __all__ = [
@@ -35,8 +34,6 @@ __all__ = [
     "new_sweep_id",
     "parent_tags",
 ]
-
-PACKAGES = ("sweeps", "optuna", "ray", "numpy", "scikit-learn", "polars", "pandas", "sqlalchemy", "fsspec")
 
 
 @dataclass(frozen=True)
@@ -53,6 +50,8 @@ class SweepSetup:
     node_id: str | None = None  # Ray node the driver runs on
     # The driver's lease on the sweep: held already when resuming, taken once a new parent exists.
     lease: DriverLease | None = field(default=None, compare=False, repr=False)
+    # `warm_start:` trials (Optuna records), loaded and checked by the driver before anything runs.
+    warm_trials: tuple[FrozenTrial, ...] = field(default=(), compare=False, repr=False)
 
 
 def new_sweep_id(name: str) -> str:
@@ -77,20 +76,8 @@ def code_version(folder: str | None) -> str:
 
 
 def environment_info(commit: str) -> dict[str, object]:
-    """Python, platform, host, git commit and the versions of the packages a sweep depends on."""
-    packages: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            packages[name] = version(name)
-        except PackageNotFoundError:
-            packages[name] = None
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "hostname": socket.gethostname(),
-        "git_commit": commit,
-        "packages": packages,
-    }
+    """Python, platform, host, git commit and every installed package (`sweeps.engine.environment`)."""
+    return capture_environment(commit)
 
 
 def flatten_config(data: Mapping[str, object], prefix: str = "") -> dict[str, str]:
@@ -155,5 +142,7 @@ def create_parent(client: TrackingClient, setup: SweepSetup) -> Run:
         experiment=cfg.experiment, name=cfg.name, tags=parent_tags(setup), params=flatten_config(resolved)
     )
     handle.log_text(yaml.safe_dump(resolved, sort_keys=False), "config.yaml")
-    handle.log_dict(dict(setup.environment), "environment.json")
+    # The git state needs the objective, which only the config knows (issue 15: lineage).
+    environment = {**setup.environment, **source_state(cfg.objective, cfg.base_dir)}
+    handle.log_dict(environment, "environment.json")
     return client.get_run(handle.run_id)

@@ -35,10 +35,16 @@ class TrialRecorder:
         self._parent_run_id = parent_run_id
 
     def start(
-        self, number: int, params: Mapping[str, object], distributions: Mapping[str, BaseDistribution], node: str
+        self,
+        number: int,
+        params: Mapping[str, object],
+        distributions: Mapping[str, BaseDistribution],
+        node: str,
+        extra_tags: Mapping[str, str] | None = None,
     ) -> Run:
-        """The trial's child run, with its tags and sampled params."""
+        """The trial's child run, with its tags and sampled params (`extra_tags`: why it was queued)."""
         tags = {
+            **(extra_tags or {}),
             layout.KIND: layout.KIND_TRIAL,
             layout.SWEEP_ID: self._sweep_id,
             layout.TRIAL_NUMBER: str(number),

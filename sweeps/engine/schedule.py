@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 
 from sweeps.config import Budget
 from sweeps.engine.live_trial import LiveTrial
@@ -35,6 +36,8 @@ class Schedule:
         self.fatal: str | None = None
         self.interrupted = False
         self.t0 = time.monotonic()
+        # `repeats:`: whether a configuration has repeats left to launch (set by the coordinator).
+        self.pending_repeats: Callable[[], bool] = lambda: False
 
     # -- what may run ----------------------------------------------------------------------
 
@@ -43,15 +46,17 @@ class Schedule:
         return timeout is None or time.monotonic() - self.t0 < timeout
 
     def can_launch(self) -> bool:
-        if self.stopping or self.exhausted or self._tally.started >= self._budget.trials:
+        if self.stopping or self.exhausted or self._tally.counted >= self._budget.trials:
             return False
+        if self._tally.reached(self._budget.target):
+            return False  # running trials finish; nothing new starts
         return self._in_time()
 
     def may_retry(self) -> bool:
         return not self.stopping and self._in_time()
 
     def has_work(self) -> bool:
-        return not self.stopping and (bool(self._retry) or self.can_launch())
+        return not self.stopping and (bool(self._retry) or self.pending_repeats() or self.can_launch())
 
     def stop(self, fatal: str | None = None, *, interrupted: bool = False) -> None:
         self.stopping = True

@@ -17,6 +17,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, IntD
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from sweeps.config import SweepConfig
+from sweeps.engine.queue_tags import ENQUEUED, RERUN_OF
 from tracking import sweep_layout as layout
 from tracking.client import TrackingClient
 from tracking.entities import Run, RunStatus
@@ -31,7 +32,7 @@ from tracking.sweep_layout import (
 )
 from tracking.validation import param_text
 
-__all__ = ["INTERMEDIATE_PREFIX", "OBJECTIVE_PREFIX", "Restored", "restore_study"]
+__all__ = ["CRASHED_ERROR", "INTERMEDIATE_PREFIX", "OBJECTIVE_PREFIX", "Restored", "frozen_trial", "restore_study"]
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,20 @@ CRASHED_ERROR = "driver stopped before the trial finished"
 
 @dataclass
 class Restored:
-    """What the resumed sweep already has: trials started, final statuses, the best so far."""
+    """What the resumed sweep already has: trials started, final statuses, the best so far.
+
+    `uncounted`: trials a crashed driver left RUNNING (closed FAILED), which the budget does not
+    count (it means finished work); `rerun`: those of them not re-run yet, with their params.
+    """
 
     started: int = 0
     counts: dict[RunStatus, int] = field(default_factory=dict)
     best: tuple[float, int, str] | None = None  # (value, number, run id)
+    uncounted: int = 0
+    rerun: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    enqueued_started: set[int] = field(default_factory=set)  # `enqueue:` entries that already have a run
+    groups: int | None = None  # `repeats:`: configurations stored
+    next_number: int = 0  # the next trial number to hand out
 
 
 def restore_study(client: TrackingClient, study: optuna.Study, cfg: SweepConfig, parent: Run) -> Restored:
@@ -65,6 +75,15 @@ def restore_study(client: TrackingClient, study: optuna.Study, cfg: SweepConfig,
     if not cfg.is_multi_objective and by_number:
         histories = client.metric_histories([r.run_id for r in by_number.values()], [key])
     restored = Restored(started=len(by_number))
+    rerun_done = {_int_tag(r, RERUN_OF) for r in by_number.values()}
+    restored.enqueued_started = {n for n in (_int_tag(r, ENQUEUED) for r in by_number.values()) if n is not None}
+    restored.next_number = max(by_number, default=-1) + 1
+    if cfg.repeats is not None:
+        from sweeps.engine.groups_restore import restore_groups
+
+        restore_groups(study, cfg, by_number, histories, restored)
+        return restored
+    grid = isinstance(study.sampler, optuna.samplers.GridSampler)
     goal: Goal = cfg.metric.goal  # type: ignore[assignment]
     for number in range(max(by_number, default=-1) + 1):
         run = by_number.get(number)
@@ -75,7 +94,14 @@ def restore_study(client: TrackingClient, study: optuna.Study, cfg: SweepConfig,
             continue
         restored.counts[run.status] = restored.counts.get(run.status, 0) + 1
         intermediate = {m.step: m.value for m in histories.get(run.run_id, {}).get(key, [])}
-        frozen = _frozen_trial(run, cfg, intermediate, study.sampler)
+        crashed = run.status is RunStatus.FAILED and run.error == CRASHED_ERROR
+        frozen = frozen_trial(run, cfg, intermediate, None if crashed else study.sampler)
+        if crashed:
+            restored.uncounted += 1
+            # The grid walks an unvisited point again by itself (its id is left off above);
+            # other samplers get the crashed params queued.
+            if number not in rerun_done and not grid:
+                restored.rerun.append((number, dict(frozen.params)))
         study.add_trial(frozen)
         if frozen.state is TrialState.COMPLETE:
             candidate = (frozen.values[0], number, run.run_id)
@@ -91,16 +117,21 @@ def _with_goal(best: tuple[float, int, str], goal: Goal) -> tuple[float, Goal, i
 
 
 def _number(run: Run) -> int | None:
-    text = run.tags.get(TRIAL_NUMBER)
+    return _int_tag(run, TRIAL_NUMBER)
+
+
+def _int_tag(run: Run, key: str) -> int | None:
+    text = run.tags.get(key)
     try:
         return int(text) if text is not None else None
     except ValueError:
         return None
 
 
-def _frozen_trial(
-    run: Run, cfg: SweepConfig, intermediate: dict[int, float], sampler: optuna.samplers.BaseSampler
+def frozen_trial(
+    run: Run, cfg: SweepConfig, intermediate: dict[int, float], sampler: optuna.samplers.BaseSampler | None
 ) -> FrozenTrial:
+    """The Optuna record of a stored trial (`sampler`: the grid's, to mark its point visited)."""
     distributions = _distributions(run)
     params = {}
     for name, dist in distributions.items():
@@ -161,7 +192,7 @@ def _decode(name: str, text: str, dist: BaseDistribution) -> object:
         return _MISSING
 
 
-def _grid_attrs(sampler: optuna.samplers.BaseSampler, params: Mapping[str, object]) -> dict[str, object] | None:
+def _grid_attrs(sampler: optuna.samplers.BaseSampler | None, params: Mapping[str, object]) -> dict[str, object] | None:
     # GridSampler knows visited points by system attributes it set when sampling; restored
     # trials need them too or the grid would be walked again from the start.
     if not isinstance(sampler, optuna.samplers.GridSampler) or not params:

@@ -17,6 +17,8 @@ from optuna.trial import TrialState
 from sweeps.engine.live_trial import LiveTrial
 from sweeps.engine.messages import TrialOutcome
 from sweeps.engine.optuna_bridge import OptunaBridge
+from sweeps.engine.output_capture import OUTPUT_ARTIFACT, tail
+from sweeps.engine.queue_tags import OUTPUT_TAIL
 from sweeps.engine.recording import BestTags, TrialRecorder, block_of
 from sweeps.engine.schedule import Schedule
 from sweeps.engine.tally import Tally
@@ -37,6 +39,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+MAX_TAIL_CHARS = 4000  # the tag with a failed trial's last lines of output
 
 # -- why a trial ended KILLED ----------------------------------------------------------------
 STOPPED_BEFORE_START = "the sweep was stopped before the trial started"
@@ -116,6 +120,8 @@ class TrialCloser:
                 with self._lock:
                     self._bridge.report(live, outbox.reports)
             self._recorder.params_and_tags(live, outbox)
+            if outcome.output:
+                self._keep_output(live, outcome)
         except Exception as exc:  # e.g. a tag the store refuses: the trial fails, the sweep goes on
             self.close(live, RunStatus.FAILED, error=logged_unstorable(exc), blocks=blocks)
             return
@@ -123,6 +129,16 @@ class TrialCloser:
         values = outcome.values if status is RunStatus.FINISHED else None
         error = outcome.error if status is RunStatus.FAILED else None
         self.close(live, status, values=values, error=error, blocks=blocks)
+
+    def _keep_output(self, live: LiveTrial, outcome: TrialOutcome) -> None:
+        """The trial's `output.log` artifact; for a failed trial its last lines as a tag, shown by its error."""
+        try:
+            self._recorder.put_artifacts(live, {OUTPUT_ARTIFACT: outcome.output})
+        except Exception as exc:  # the output is a convenience: its loss must not fail the trial
+            log.warning("trial %s: could not store its output.log: %s", live.number, exc)
+        if outcome.state == "failed":
+            live.output_tail = tail(outcome.output)[-MAX_TAIL_CHARS:]
+            self._recorder.client.set_tags(live.run_id, {OUTPUT_TAIL: live.output_tail})
 
     def close(
         self,
@@ -170,13 +186,14 @@ class TrialCloser:
             if status is RunStatus.FINISHED and state is not TrialState.COMPLETE:
                 status, error = RunStatus.FAILED, optuna_refused(values)
                 stored = False
-            self._tally.ended(live.number, status, error)
+            self._tally.ended(live.number, status, error, live.output_tail)
             limit = self._max_failures
             if status is RunStatus.FAILED and limit is not None and self._tally.session_failed >= limit:
                 self._schedule.stop(fatal=max_failures_reached(limit))
             improved = False
-            if status is RunStatus.FINISHED and values is not None and owner:  # the parent's best tags too
-                improved = self._tally.improve(values[0], live.number, live.run_id)
+            candidate = self._bridge.best_candidate(live, status, values)
+            if candidate is not None and owner:  # the parent's best tags too
+                improved = self._tally.improve(*candidate)
             self._schedule.forget(live)
             # Queued under the lock that updated the tally, so finalize() finds the write
             # queued before it shuts the writer down.

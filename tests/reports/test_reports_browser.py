@@ -82,3 +82,46 @@ def test_screenshot(visit: Visit) -> None:
     visit.page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     visit.page.locator("section#leaderboard").screenshot(path=str(ARTIFACTS / "report-leaderboard.png"))
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("width", [1400, 900])
+def test_layout_fits_the_window(browser, report_path: Path, width: int) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(report_path.as_uri())
+        page.wait_for_selector("body[data-ready]")
+        # No horizontal scrollbar: not on the page, and in no box but the leaderboard (a wide table by nature).
+        scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert scroll <= client, f"the page scrolls sideways at {width} px: {scroll} > {client}"
+        scrolling = page.evaluate(
+            """Array.from(document.querySelectorAll('body *'))
+                .filter(e => getComputedStyle(e).overflowX !== 'visible' && e.scrollWidth > e.clientWidth + 1)
+                .filter(e => !e.closest('#leaderboard'))
+                .map(e => [(e.closest('section') || {}).id, e.tagName, e.scrollWidth, e.clientWidth])"""
+        )
+        assert scrolling == [], scrolling
+        # Every figure at (nearly) its drawn size: a figure squeezed to fit has text too small to read.
+        images = page.eval_on_selector_all(
+            "figure img",
+            "imgs => imgs.map(i => [i.closest('section').id, i.naturalWidth, i.clientWidth, i.offsetTop])",
+        )
+        assert len(images) >= 5
+        small = [(section, shown, natural) for section, natural, shown, _ in images if shown < 0.95 * natural]
+        assert small == [], small
+        # The slice panels flow into columns: all three in a row at 1400 px, two at 900 px.
+        tops = [round(top) for section, _, _, top in images if section == "slices"]
+        assert len(tops) == 3 and max(tops.count(t) for t in tops) == (3 if width == 1400 else 2), tops
+        _screenshots(page, width)
+    finally:
+        context.close()
+
+
+def _screenshots(page, width: int) -> None:  # type: ignore[no-untyped-def]
+    folder = ARTIFACTS / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"report-{width}.png"), full_page=True)
+    # A sticky header would cover the top of each section in its own screenshot.
+    page.add_style_tag(content=".page-head { position: static; }")
+    for section in ("history", "curves", "parallel", "slices", "runner-up", "failures"):
+        page.locator(f"section#{section}").screenshot(path=str(folder / f"{section}-{width}.png"))

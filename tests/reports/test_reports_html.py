@@ -57,7 +57,13 @@ def test_every_section_is_present(report_client: tracking.TrackingClient, sweeps
     assert "no registry entry" in _section(html, "registry")
     assert "pruned after step" in _section(html, "failures")
     assert "FloatingPointError" in _section(html, "failures")
-    assert "single seed, cannot tell" in _section(html, "runner-up")
+    runner_up = _section(html, "runner-up")
+    assert "cannot tell</strong>: telling a gap from noise needs at least two seeds" in runner_up
+    assert runner_up.count("cannot tell") == 1  # it read "cannot tell: single seed, cannot tell"
+    # Only objectives have a goal; any other metric shows its final value and no claimed direction.
+    assert '<th scope="row">train_loss</th><td>—</td>' in runner_up
+    # One image per parameter, which the page flows into columns (alpha, epochs, penalty).
+    assert _section(html, "slices").count("<img ") == 3
 
 
 def test_password_never_reaches_the_report(
@@ -100,6 +106,9 @@ def test_every_trial_failed(report_client: tracking.TrackingClient, sweeps: Swee
     assert "no trial finished" in _section(html, "history")
     assert "none: no trial finished" in _section(html, "summary")
     assert _section(html, "failures").count("FloatingPointError") >= 5
+    # Five "trial N diverged" are one kind of error, counted once with N masked.
+    counted = '<td class="mono">FloatingPointError: trial # diverged</td><td class="num">5</td>'
+    assert counted in _section(html, "failures")
     _assert_self_contained(html)
 
 
@@ -118,6 +127,7 @@ def test_multi_objective(report_client: tracking.TrackingClient, sweeps: SweepSe
     assert "hypervolume" in _section(html, "summary")
     assert ">front<" in _section(html, "leaderboard")
     assert _section(html, "importance").count("<caption>") == 2  # one per objective
+    assert "the two best trials by val_accuracy (maximize), the first objective" in _section(html, "runner-up")
 
 
 def test_repeated_seeds_get_a_verdict(report_client: tracking.TrackingClient, sweeps: SweepSet, tmp_path: Path) -> None:

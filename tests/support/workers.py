@@ -36,3 +36,20 @@ def open_create_and_log(
             for step in range(n_points):
                 run.log_metric(key, float(step), step=step)
         return experiment_id, run.run_id
+
+
+def attach_and_log_auto_steps(barrier: Barrier, uri: str, artifacts: str, run_id: str, n_points: int) -> list[int]:
+    """Attach to ``run_id`` and log ``n_points`` of key ``x`` with ``step=None``, values unique to
+    this process (its pid times 1e6 plus a counter); returns the values logged."""
+    import os
+
+    with tracking.connect(uri, artifacts=artifacts) as client:
+        run = client.attach(run_id)
+        barrier.wait(timeout=120)
+        values = [os.getpid() * 1_000_000 + i for i in range(n_points)]
+        for value in values:
+            run.log_metric("x", float(value))
+            if value % 997 == 0:
+                client.flush()  # a flush hands the unused rest of each block back, mid-stream
+        client.flush()
+    return values

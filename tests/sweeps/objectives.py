@@ -254,3 +254,47 @@ def big_artifact(trial: Trial) -> float:
     """Logs a 300 KB artifact: more than the small disks of the disk-full tests hold."""
     trial.log_dict({"blob": "x" * 300_000}, "big.json")
     return float(trial.params["x"])
+
+
+def xy(trial: Trial) -> float:
+    """Two floats, one reported step; the loss is x**2 + y**2."""
+    value = float(trial.params["x"]) ** 2 + float(trial.params["y"]) ** 2
+    trial.report(value, step=0)
+    return value
+
+
+def seeded(trial: Trial) -> float:
+    """The loss x**2 plus a seed-dependent offset (0.01 per seed), reported over 3 steps."""
+    x, seed = float(trial.params["x"]), int(trial.params["seed"])
+    value = 0.0
+    for step in range(3):
+        value = x**2 + 0.01 * seed + (2 - step)
+        trial.report(value, step=step)
+    trial.log_model(_Constant(value))
+    return value
+
+
+class _Constant:
+    """A picklable model that predicts one number (for registration tests)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def predict(self, rows: list[list[float]]) -> list[float]:
+        return [self.value for _ in rows]
+
+
+def chatty(trial: Trial) -> float:
+    """Prints, logs, warns and writes to stderr; trial `fail_at` then raises."""
+    import logging
+    import sys
+    import warnings
+
+    print(f"hello from trial {trial.number}")
+    logging.getLogger("chatty").warning("log line of trial %d", trial.number)
+    warnings.warn(f"warned in trial {trial.number}", stacklevel=1)
+    sys.stderr.write(f"stderr of trial {trial.number}\n")
+    if trial.number == trial.params.get("fail_at"):
+        print("about to fail: the input looks wrong")
+        raise RuntimeError("boom")
+    return float(trial.params["x"])

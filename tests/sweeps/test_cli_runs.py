@@ -1,10 +1,13 @@
-"""``sweeps runs`` (search the store: filter, order, formats, refused filters) and ``sweeps db upgrade``."""
+"""``sweeps runs`` (search the store: filter, order, formats, refused filters, the table, --columns,
+--sweep; ``delete`` / ``restore``) and ``sweeps db upgrade``."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ import tracking
 from sweeps.cli.main import main
 from tests.tracking.test_migrations import make_0001_store
 from tracking import RunStatus
+from tracking import sweep_layout as layout
 
 # name -> (experiment, penalty param or None, acc, status)
 RUNS: dict[str, tuple[str, str | None, float, RunStatus]] = {
@@ -222,3 +226,133 @@ def test_db_upgrade_of_an_unreachable_store_exits_1(capsys: pytest.CaptureFixtur
     code, _, err = cli(capsys, "db", "upgrade", "--store", uri)
     assert code == 1
     assert "cannot upgrade the store" in err and "Traceback" not in err
+
+
+# -- the table, --columns, --sweep (issue 19) ------------------------------------------------------
+
+
+def test_the_table_piped_is_one_aligned_line_per_run_without_dtypes(store: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sweeps.cli.main", "runs", "--store", store, "--order-by", "metrics.acc desc"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["run_id", "name", "status", "params.penalty", "metrics.acc"]
+    assert set(lines[1].replace(" ", "")) == {"-"}  # a rule under the header, no dtype row
+    assert [line.split()[1] for line in lines[2:6]] == ["run-2", "run-0", "run-1", "other"]
+    assert lines[6] == "4 run(s)"
+    assert not any(dtype in done.stdout for dtype in ("str", "f64", "shape:", "│"))
+    assert all(len(line.split()[0]) == 12 for line in lines[2:6])  # short ids whole, not wrapped
+    assert [line.split()[-1] for line in lines[2:6]] == ["0.95", "0.9", "0.7", "0.1"]
+
+
+def test_numbers_show_four_significant_digits(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'n.db'}"
+    with tracking.connect(uri, str(tmp_path / "a")) as client, client.start_run("e", "r") as run:
+        run.log_metrics({"loss": 1234567.891, "acc": 1 / 3, "tiny": 0.000012345}, step=0)
+    code, out, _ = cli(capsys, "runs", "--store", uri, "--columns", "loss,acc,tiny")
+    assert code == 0
+    assert out.splitlines()[2].split() == ["1.235e+06", "0.3333", "1.234e-05"]
+
+
+def test_columns_choose_and_order_what_is_shown(capsys: pytest.CaptureFixture[str], store: str) -> None:
+    args = ("runs", "--store", store, "-e", "exp-a", "--order-by", "metrics.acc desc", "--columns", "acc,name,penalty")
+    code, out, _ = cli(capsys, *args)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["metrics.acc", "name", "params.penalty"]
+    assert lines[2].split() == ["0.95", "run-2", "l2"]
+    code, out, _ = cli(capsys, *args, "--format", "csv")
+    assert code == 0 and out.splitlines()[0] == "metrics.acc,name,params.penalty"
+    code, out, err = cli(capsys, "runs", "--store", store, "--columns", "name,nope")
+    assert code == 2 and "no column 'nope'" in err and "params.penalty" in err and out == ""
+
+
+def _sweep(uri: str, tmp_path: Path, sweep_id: str, trials: int) -> tuple[str, list[str]]:
+    with tracking.connect(uri, str(tmp_path / "artifacts")) as client:
+        tags = {layout.KIND: layout.KIND_SWEEP, layout.SWEEP_ID: sweep_id}
+        with client.start_run("exp-s", sweep_id, tags=tags) as parent:
+            ids = []
+            for i in range(trials):
+                with client.start_run("exp-s", f"{sweep_id}-t{i}", parent=parent) as trial:
+                    trial.log_metrics({"acc": i / 10}, step=0)
+                    ids.append(trial.run_id)
+    return parent.run_id, ids
+
+
+def test_sweep_lists_one_sweeps_trials_by_a_prefix(
+    capsys: pytest.CaptureFixture[str], store: str, tmp_path: Path
+) -> None:
+    _, trials = _sweep(store, tmp_path, "digits-aaaa1111", 3)
+    _sweep(store, tmp_path, "digits-bbbb2222", 2)
+    code, out, err = cli(capsys, "runs", "--store", store, "--sweep", "digits-a", "--format", "csv")
+    assert code == 0, err
+    assert {row["run_id"] for row in csv_rows(out)} == set(trials)
+    code, out, err = cli(capsys, "runs", "--store", store, "--sweep", "digits-")
+    assert code == 1 and "ambiguous" in err and out == ""
+    code, out, err = cli(capsys, "runs", "--store", store, "--sweep", "nosuch")
+    assert code == 1 and "no sweep with id 'nosuch'" in err
+
+
+# -- sweeps runs delete / restore ------------------------------------------------------------------
+
+
+def _names(capsys: pytest.CaptureFixture[str], store: str) -> set[str]:
+    return set(names_csv(capsys, store))
+
+
+def test_delete_and_restore_by_short_id(capsys: pytest.CaptureFixture[str], store: str) -> None:
+    with tracking.connect(store) as client:
+        ids = {r.name: r.run_id for r in client.get_runs(list(client.search_runs()["run_id"]))}
+    code, out, err = cli(capsys, "runs", "delete", ids["run-0"][:8], ids["run-1"], "--store", store)
+    assert code == 0, err
+    assert out.splitlines() == [f"deleted run {ids['run-0']}", f"deleted run {ids['run-1']}"]
+    assert _names(capsys, store) == {"run-2", "other"}
+    code, out, err = cli(capsys, "runs", "--store", store, "restore", ids["run-0"][:8])
+    assert code == 0, err
+    assert out.strip() == f"restored run {ids['run-0']}"
+    assert _names(capsys, store) == {"run-0", "run-2", "other"}
+
+
+def test_bad_ids_exit_1_naming_them_and_change_nothing(capsys: pytest.CaptureFixture[str], store: str) -> None:
+    with tracking.connect(store) as client:
+        ids = {r.name: r.run_id for r in client.get_runs(list(client.search_runs()["run_id"]))}
+        client.delete_run(ids["other"])
+    before = _names(capsys, store)
+    cases = [
+        ("delete", ids["run-0"], "f" * 32, "no run with id 'ffffffffffffffffffffffffffffffff'"),
+        ("delete", ids["run-0"], "not an id!", "no run with id 'not an id!'"),
+        ("delete", "abcd", "", "no run id starts with 'abcd'"),
+        ("delete", ids["other"], "", f"run {ids['other']} is already deleted"),
+        ("restore", ids["run-2"], "", f"run {ids['run-2']} is not deleted"),
+    ]
+    for command, first, second, message in cases:
+        code, out, err = cli(capsys, "runs", "--store", store, command, first, *([second] if second else []))
+        assert code == 1, (command, first, second)
+        assert message in err and "Traceback" not in err and out == ""
+        assert _names(capsys, store) == before  # the good id before a bad one is left alone too
+    code, _, err = cli(capsys, "runs", "--store", store, "delete")
+    assert code == 2 and "RUN_ID" in err
+
+
+def test_a_deleted_sweep_is_gone_from_list_show_and_runs(
+    capsys: pytest.CaptureFixture[str], store: str, tmp_path: Path
+) -> None:
+    parent, trials = _sweep(store, tmp_path, "digits-cccc3333", 2)
+    code, out, _ = cli(capsys, "list", "--store", store)
+    assert code == 0 and "digits-cccc3333" in out
+    code, out, err = cli(capsys, "runs", "--store", store, "delete", parent[:10])
+    assert code == 0, err
+    assert out.strip() == f"deleted run {parent} with 2 run(s) below it"
+    code, out, _ = cli(capsys, "list", "--store", store)
+    assert "digits-cccc3333" not in out
+    code, _, err = cli(capsys, "show", "digits-cccc3333", "--store", store)
+    assert code == 1 and "no sweep" in err
+    assert not set(trials) & set(names_csv(capsys, store))
+    code, _, err = cli(capsys, "runs", "--store", store, "restore", parent)
+    assert code == 0, err
+    code, out, _ = cli(capsys, "show", "digits-cccc3333", "--store", store)
+    assert code == 0

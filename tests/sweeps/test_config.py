@@ -177,7 +177,7 @@ def test_public_names_are_pinned() -> None:
     assert set(sweeps.config.__all__) == {
         "Budget", "CategoricalParam", "Condition", "ConfigError", "ConfigProblem", "Execution",
         "FixedParam", "FloatParam", "IntParam", "MetricSpec", "ParamSpec", "PrunerSpec",
-        "RegisterSpec", "ReportSpec", "Resources", "SamplerSpec", "SweepConfig",
+        "RegisterSpec", "Repeats", "ReportSpec", "Resources", "SamplerSpec", "SweepConfig", "WarmStart",
         "apply_overrides", "build_pruner", "build_sampler", "load_config", "parse_scalar",
         "resolve_objective", "suggest_params",
     }  # fmt: skip

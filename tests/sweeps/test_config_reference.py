@@ -23,6 +23,8 @@ SECTIONS: dict[str, tuple[tuple[str, ...], dict[str, object]]] = {
     "execution.resources": (("execution", "resources"), {}),
     "register": (("register",), {"model": "m"}),
     "report": (("report",), {}),
+    "warm_start": (("warm_start",), {"sweeps": ["earlier-1a2b3c4d"]}),
+    "repeats": (("repeats",), {"param": "seed", "values": [0, 1]}),
 }
 
 

@@ -43,7 +43,8 @@ def test_local_sweep_records_parent_and_children(place) -> None:  # type: ignore
     result = sweeps.run(config, store=place.store)
     assert result.status == "FINISHED" and result.ok
     assert (result.n_trials, result.n_finished) == (5, 5)
-    assert result.report_path == f"reports/{result.sweep_id}.html" and os.path.isfile(result.report_path), result.notes
+    assert result.report_path == f"sweep-reports/{result.sweep_id}.html", result.notes
+    assert os.path.isfile(result.report_path)
     with place.client() as client:
         children = check_store(client, result, metric="loss")
         parent = client.get_run(result.parent_run_id)
@@ -241,15 +242,17 @@ def test_resume_after_a_crash_in_process(place) -> None:  # type: ignore[no-unty
     del coordinator
 
     result = sweeps.resume(setup.sweep_id, store=place.store)
-    assert result.status == "FINISHED" and result.n_trials == 6
-    assert (result.n_finished, result.n_failed) == (5, 1)
+    # The budget counts finished work: the crashed trial is closed FAILED and run again (trial 4).
+    assert result.status == "FINISHED" and result.n_trials == 7
+    assert (result.n_finished, result.n_failed) == (6, 1)
     with place.client() as client:
         runs = check_store(client, result, metric="loss")
     assert runs[3].run_id == orphan.run_id and runs[3].error == "driver stopped before the trial finished"
-    assert [r.status for r in runs].count(RunStatus.FINISHED) == 5
+    assert runs[4].tags["sweeps.rerun_of"] == "3" and runs[4].params == runs[3].params
+    assert [r.status for r in runs].count(RunStatus.FINISHED) == 6
     # resuming a finished sweep runs nothing more
     again = sweeps.resume(setup.sweep_id, store=place.store)
-    assert again.n_trials == 6
+    assert again.n_trials == 7
 
 
 def test_resume_unknown_sweep_is_a_clear_error(place) -> None:  # type: ignore[no-untyped-def]

@@ -194,17 +194,22 @@ def test_resume_after_the_driver_is_sigkilled_completes_the_budget(place: SweepP
     wait_lease_lapsed(before[0].parent_run_id or "", place)
 
     result = sweeps.resume(before[0].tags["sweeps.sweep_id"], store=place.store, no_report=True)
+    # The budget counts finished work: the two crashed trials are closed FAILED and run again.
     assert result.status == "FINISHED"
-    assert (result.n_trials, result.n_finished, result.n_failed) == (trials, trials - 2, 2)
+    assert (result.n_trials, result.n_finished, result.n_failed) == (trials + 2, trials, 2)
     with tracking.connect(place.store) as client:
         runs = by_number(check_store(client, result, metric="loss"))  # unique numbers, none left RUNNING
-    assert sorted(runs) == list(range(trials))
+    assert sorted(runs) == list(range(trials + 2))
     for number in (0, 1):
         assert runs[number].run_id == before[number].run_id  # stored trials kept, never re-run
     for number in (2, 3):
         assert runs[number].run_id == before[number].run_id
         assert runs[number].status is RunStatus.FAILED and runs[number].error == CRASHED
-    assert all(runs[n].status is RunStatus.FINISHED for n in range(4, trials))
+    reruns = {runs[n].tags.get("sweeps.rerun_of"): runs[n] for n in (4, 5)}
+    assert set(reruns) == {"2", "3"}  # launched first, with the crashed trials' params
+    for number in (2, 3):
+        assert reruns[str(number)].params["x"] == runs[number].params["x"]
+    assert all(runs[n].status is RunStatus.FINISHED for n in range(4, trials + 2))
 
 
 # -- drivers that start their own Ray (slow) -----------------------------------------------------
@@ -248,7 +253,7 @@ def test_resume_after_sigkill_reaches_the_budget_without_duplicates(place: Sweep
     wait_lease_lapsed(before[0].parent_run_id or "", place)
 
     result = sweeps.resume(sweep_id, store=place.store, no_report=True)
-    assert result.status == "FINISHED" and result.n_trials == trials
+    assert result.status == "FINISHED" and result.n_trials == trials + len(running_at_kill)
     with tracking.connect(place.store) as client:
         runs = check_store(client, result, metric="loss")
     numbered = {r.tags["sweeps.trial_number"]: r for r in runs}
@@ -257,4 +262,4 @@ def test_resume_after_sigkill_reaches_the_budget_without_duplicates(place: Sweep
     crashed = {n for n, r in numbered.items() if r.error == CRASHED}
     assert crashed == running_at_kill  # exactly the trials left RUNNING were closed as crashed
     assert all(numbered[n].status is RunStatus.FAILED for n in crashed)
-    assert result.n_finished == trials - len(crashed)
+    assert result.n_finished == trials  # crashed trials do not count: they were run again

@@ -129,5 +129,5 @@ def test_load_model_on_the_default_store_names_it_when_nothing_is_found(
     store = f"sqlite:///{tmp_path / 'team.db'}"
     tracking.connect(store).close()
     monkeypatch.setenv("SWEEPS_STORE", store)
-    with pytest.raises(tracking.ModelNotFound, match="looked in .*team.db"):
+    with pytest.raises(tracking.ModelNotFound, match=r"looked in .*team\.db"):
         tracking.load_model("models:/nosuch@champion")

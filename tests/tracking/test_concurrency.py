@@ -69,3 +69,32 @@ def test_processes_sharing_a_new_store_store_every_point_exactly_once(fresh_stor
                 top,
                 N_POINTS - 1,
             )
+
+
+def test_processes_logging_step_none_into_one_attached_run_lose_and_repeat_nothing(
+    store_uri: str, tmp_path: Path
+) -> None:
+    """Four processes attach to one run and log key x with step=None at once: every point is
+    stored, no step is given twice (the store keeps the first point of a step: a repeated step
+    was a silently dropped point), and each process's own points keep their order."""
+    artifacts = str(tmp_path / "artifacts")
+    with tracking.connect(store_uri, artifacts=artifacts) as client:
+        run = client.start_run("attached", name="shared")
+        run.log_metric("x", -1.0)  # the creator logs too, and keeps its block while the others write
+        client.flush()
+        outcome = run_in_processes(
+            workers.attach_and_log_auto_steps, lambda i: (store_uri, artifacts, run.run_id, N_POINTS // 4)
+        )
+        errors = [o for o in outcome if isinstance(o, str)]
+        assert errors == [], errors[0] if errors else ""
+        run.log_metric("x", -2.0)
+        client.end_run(run.run_id)
+        history = client.get_metric_history(run.run_id, "x")
+    steps = [m.step for m in history]
+    assert len(steps) == len(set(steps))
+    logged = [v for values in outcome for v in values]  # type: ignore[union-attr]
+    assert sorted(m.value for m in history) == sorted([-2.0, -1.0, *map(float, logged)])
+    by_step = {m.value: m.step for m in history}
+    for values in outcome:
+        assert [by_step[float(v)] for v in values] == sorted(by_step[float(v)] for v in values)  # type: ignore[union-attr]
+    assert history[0].value == -1.0 and by_step[-2.0] > max(by_step.values()) - 1

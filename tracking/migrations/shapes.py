@@ -252,8 +252,17 @@ def tables_0003_new() -> MetaData:
 
 
 def tables_0004_new() -> MetaData:
-    """The tables revision 0004 added: registry webhooks and the outbox their events leave from."""
+    """The tables revision 0004 added: blocks of steps for step=None writers, registry webhooks
+    and the outbox their events leave from."""
     tables = MetaData()
+    Table(
+        "step_blocks",
+        tables,
+        Column("run_id", String(RUN_ID_LEN), nullable=False),
+        Column("key", String(KEY_LEN), nullable=False),
+        Column("next_step", BigInteger, nullable=False),
+        PrimaryKeyConstraint("run_id", "key"),
+    )
     Table(
         "webhooks",
         tables,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from tracking.errors import RegistryError
+from tracking.errors import PermissionDenied, RegistryError
 from tracking.models import parse_model_uri, read_model_info
 from tracking.registry._host import RegistryHost
 from tracking.registry._promote import Scorer, check_goal, data_metric, decide, run_metric
@@ -21,6 +23,13 @@ from tracking.registry.entities import (
 )
 from tracking.registry.store import RegistryStore
 from tracking.validation import check_key, param_text
+from tracking.webhooks import OutboxStore, Webhook, check_events, check_url
+
+if TYPE_CHECKING:
+    from tracking.webhooks.delivery import Deliverer
+
+# How long a command waits for its webhook events before exiting (`deliver_webhooks`).
+WEBHOOK_DRAIN_S = 3.0
 
 _NAME = re.compile(r"[\w][\w.\-]*")
 _ALIAS = re.compile(r"[\w-]+")
@@ -56,6 +65,32 @@ class ModelRegistry:
     def __init__(self, client: RegistryHost, store: RegistryStore) -> None:
         self.client = client
         self._store = store
+        self._started_ms = int(time.time() * 1000)
+        self._deliverer: Deliverer | None = None
+
+    def _changed(self) -> None:
+        """Send this change's webhook events in the background (stores that keep an outbox)."""
+        if not isinstance(self._store, OutboxStore):
+            return  # over HTTP the server queues and delivers them
+        if self._deliverer is None:
+            # Imported here: httpx is needed only once a change has been made.
+            from tracking.webhooks.delivery import Deliverer
+
+            self._deliverer = Deliverer(self._store, since_ms=self._started_ms)
+        self._deliverer.kick()
+
+    def deliver_webhooks(self, timeout_s: float = WEBHOOK_DRAIN_S) -> int:
+        """Wait up to ``timeout_s`` for the webhook events of this registry's changes; how many are left.
+
+        What is left stays in the store's outbox: a running ``sweeps server`` delivers it.
+        """
+        if self._deliverer is None:
+            return 0
+        return self._deliverer.drain(timeout_s)
+
+    def close(self) -> None:
+        if self._deliverer is not None:
+            self._deliverer.close()
 
     def __repr__(self) -> str:
         return f"ModelRegistry({self._store!r})"
@@ -111,7 +146,7 @@ class ModelRegistry:
         assert ref.run_id is not None and ref.path is not None
         # Raises a clear ModelError when the run logged no model at that path.
         info = read_model_info(self.client.artifacts(ref.run_id), ref.path)
-        return self._store.register_version(
+        registered = self._store.register_version(
             name,
             run_id=ref.run_id,
             source=f"runs:/{ref.run_id}/{ref.path}",
@@ -121,6 +156,8 @@ class ModelRegistry:
             reason=reason,
             alias=alias,
         )
+        self._changed()
+        return registered
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         return self._store.get_version(name, int(version))
@@ -150,10 +187,13 @@ class ModelRegistry:
     ) -> ModelVersion:
         """Point ``alias`` at ``version``, moving it if it pointed elsewhere (audit: from -> to)."""
         check_alias(alias)
-        return self._store.set_alias(name, alias, int(version), actor=self._actor(actor), reason=reason)
+        moved = self._store.set_alias(name, alias, int(version), actor=self._actor(actor), reason=reason)
+        self._changed()
+        return moved
 
     def delete_alias(self, name: str, alias: str, *, reason: str | None = None, actor: str | None = None) -> None:
         self._store.delete_alias(name, alias, actor=self._actor(actor), reason=reason)
+        self._changed()
 
     def get_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         return self._store.version_by_alias(name, alias)
@@ -174,9 +214,11 @@ class ModelRegistry:
         target = Stage.parse(stage)
         if archive_existing and target not in (Stage.STAGING, Stage.PRODUCTION):
             raise RegistryError(f"archive_existing applies to Staging or Production, not {target.value}")
-        return self._store.transition_stage(
+        moved = self._store.transition_stage(
             name, int(version), target, archive_existing=archive_existing, actor=self._actor(actor), reason=reason
         )
+        self._changed()
+        return moved
 
     # -- audit and promotion -----------------------------------------------------------
 
@@ -204,6 +246,11 @@ class ModelRegistry:
         challenger becomes champion. The decision is recorded in the audit log either way.
         """
         goal = check_goal(goal, min_delta)
+        if not (reason or "").strip() and CHAMPION in self._store.protected_aliases(name):
+            raise PermissionDenied(
+                f"alias @{CHAMPION} of model {name!r} is protected: promoting needs a reason (--reason); "
+                "nothing was changed"
+            )
         aliases = self.get_registered_model(name).aliases
         champion_v, challenger_v = aliases.get(CHAMPION), aliases.get(CHALLENGER)
         if challenger_v is None:
@@ -236,7 +283,48 @@ class ModelRegistry:
         why = decision.reason + (f"; {reason}" if reason else "")
         # The store refuses the record when either alias moved since they were read above.
         self._store.record_promotion(decision, actor=self._actor(actor), reason=why)
+        self._changed()
         return decision
+
+    # -- governance: protected aliases and webhooks ----------------------------------------
+
+    def protect_alias(self, name: str, alias: str, *, reason: str | None = None, actor: str | None = None) -> bool:
+        """Protect ``alias``: moving or removing it afterwards needs a reason (and MANAGE on a server)."""
+        check_alias(alias)
+        return self._store.protect_alias(name, alias, actor=self._actor(actor), reason=reason)
+
+    def unprotect_alias(self, name: str, alias: str, *, reason: str, actor: str | None = None) -> None:
+        check_alias(alias)
+        if not (reason or "").strip():
+            raise RegistryError(f"unprotecting @{alias} of {name!r} needs a reason (--reason)")
+        self._store.unprotect_alias(name, alias, actor=self._actor(actor), reason=reason)
+
+    def protected_aliases(self, name: str) -> frozenset[str]:
+        return self._store.protected_aliases(name)
+
+    def add_webhook(
+        self,
+        name: str,
+        url: str,
+        secret: str,
+        events: str | tuple[str, ...] | list[str] | None = None,
+        *,
+        actor: str | None = None,
+    ) -> Webhook:
+        """POST a signed JSON event to ``url`` for each chosen registry change of ``name``."""
+        check_url(url)
+        chosen = check_events(events)
+        if not isinstance(secret, str) or len(secret) < 8:
+            raise RegistryError(
+                "a webhook secret must be at least 8 characters: the receiver checks signatures with it"
+            )
+        return self._store.add_webhook(name, url, secret, chosen, actor=self._actor(actor))
+
+    def list_webhooks(self, name: str) -> list[Webhook]:
+        return self._store.list_webhooks(name)
+
+    def remove_webhook(self, name: str, webhook_id: int, *, actor: str | None = None) -> None:
+        self._store.remove_webhook(name, int(webhook_id), actor=self._actor(actor))
 
 
 def _texts(values: Mapping[str, object] | None) -> dict[str, str]:

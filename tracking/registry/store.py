@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 from tracking.registry.entities import AuditEntry, ModelVersion, PromotionDecision, RegisteredModel, Stage
+from tracking.webhooks.entities import Webhook
 
 
 @runtime_checkable
@@ -107,4 +108,27 @@ class RegistryStore(Protocol):
         `RegistryError` when @champion or @challenger moved since the decision was taken
         (they must still point at ``champion_before`` and ``challenger_version``).
         """
+        ...
+
+    # -- governance: protected aliases and webhooks (issue 15) ------------------------------------
+
+    def protect_alias(self, name: str, alias: str, *, actor: str, reason: str | None) -> bool:
+        """Protect ``alias`` (audited): afterwards every move or removal of it needs a reason
+        (`PermissionDenied` without one). False when it was protected already."""
+        ...
+
+    def unprotect_alias(self, name: str, alias: str, *, actor: str, reason: str) -> None:
+        """Lift the protection (audited); `RegistryError` when the alias is not protected."""
+        ...
+
+    def protected_aliases(self, name: str) -> frozenset[str]: ...
+
+    def add_webhook(self, name: str, url: str, secret: str, events: tuple[str, ...], *, actor: str) -> Webhook:
+        """Subscribe ``url``; the secret is kept sealed, never in clear, and never handed back."""
+        ...
+
+    def list_webhooks(self, name: str) -> list[Webhook]: ...
+
+    def remove_webhook(self, name: str, webhook_id: int, *, actor: str) -> None:
+        """`ModelNotFound` when ``name`` has no such webhook; its undelivered events go with it."""
         ...

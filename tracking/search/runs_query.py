@@ -23,6 +23,7 @@ def select_run_ids(
     order_by: Sequence[str] = (),
     max_results: int = 1_000,
     parent_run_id: str | None = None,
+    lifecycle: str = "active",
 ) -> Select[tuple[str]]:
     """The query of the matching runs' ids, ordered; the filter is compiled to bound SQL, never spliced.
 
@@ -37,6 +38,13 @@ def select_run_ids(
         stmt = stmt.where(runs.experiment_id.in_(list(experiment_ids)))
     if parent_run_id is not None:
         stmt = stmt.where(runs.parent_run_id == parent_run_id)
+    # Soft-deleted runs are hidden unless asked for (``deleted``: only them; ``all``: both).
+    if lifecycle == "active":
+        stmt = stmt.where(runs.deleted_at.is_(None))
+    elif lifecycle == "deleted":
+        stmt = stmt.where(runs.deleted_at.is_not(None))
+    elif lifecycle != "all":
+        raise InvalidParameter(f"lifecycle must be 'active', 'deleted' or 'all', got {lifecycle!r}")
     # Newest first unless told otherwise; run_id makes the order total, so pages are stable.
     stmt = stmt.order_by(*compile_order_by(list(order_by)), runs.start_time.desc(), runs.run_id).limit(max_results)
     return stmt.execution_options(**{STATEMENT_TIMEOUT: round(SEARCH_TIMEOUT_S * 1000)})

@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tracking.auth.base import Authorizer
-from tracking.server import artifacts, grants, leases, metrics, registry, runs
+from tracking.server import artifacts, grants, leases, lifecycle, metrics, registry, runs
 from tracking.server.context import DEFAULT_MAX_ARTIFACT, DEFAULT_MAX_BODY, Server
 from tracking.server.errors import http_exception, unexpected
 from tracking.store.base import Store
@@ -47,6 +47,7 @@ def build_app(
         *metrics.routes(server),
         *artifacts.routes(server),
         *runs.routes(server),
+        *lifecycle.routes(server),
         *leases.routes(server),
         *registry.routes(server),
     ]

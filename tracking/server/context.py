@@ -79,11 +79,15 @@ class Server:
         if known is not None:
             return known
         experiment_id = self.store.get_run(run_id).experiment_id
+        self.remember_run(run_id, experiment_id)
+        return experiment_id
+
+    def remember_run(self, run_id: str, experiment_id: int) -> None:
+        """Cache a run's experiment (it never changes), e.g. for the run this server just created."""
         with self._lock:
             if len(self._run_experiment) >= _RUN_CACHE:
                 self._run_experiment.clear()
             self._run_experiment[run_id] = experiment_id
-        return experiment_id
 
     def need_run(self, principal: Principal, run_id: str, need: Role) -> None:
         """The caller may do ``need`` on the run; an invisible run is as unknown as a missing one."""

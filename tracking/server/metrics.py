@@ -1,5 +1,5 @@
 """Metric routes: point frames in (checked at this trust boundary, written synchronously: a 200 means
-stored), runs ended with their last points, histories and next steps out."""
+stored), runs ended with their last points, histories, next steps and step blocks out."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tracking.auth.base import Role
+from tracking.limits import AUTO_STEP_BLOCK
 from tracking.point_block import PointBlock
 from tracking.server import fields as f
 from tracking.server.context import Call, Server, endpoint
 from tracking.server.runs import _status
 from tracking.store.base import RunEnd
-from tracking.validation import check_key
+from tracking.validation import INT64_MAX, check_key
 from tracking.wire import API, POINTS_TYPE, WireError, decode_frame, encode_frame, histories_to_blocks
+
+MAX_KEYS_PER_CALL = 10_000  # keys of one step-blocks call
 
 
 def _checked_blocks(server: Server, call: Call) -> tuple[dict, list[PointBlock]]:
@@ -71,10 +74,42 @@ def next_steps(server: Server, call: Call) -> object:
     return server.store.next_steps(run_id, keys)
 
 
+def _step_pairs(body: object, first: str, second: str) -> dict[str, tuple[int, int]]:
+    """``{"keys": {key: [a, b]}}`` checked: metric keys, 64-bit integers ``0 <= a``, ``a``/``b`` as named."""
+    keys = body.get("keys") if isinstance(body, dict) else None
+    if not isinstance(keys, dict) or not 1 <= len(keys) <= MAX_KEYS_PER_CALL:
+        raise WireError(f"step-blocks: 'keys' must map 1..{MAX_KEYS_PER_CALL} metric keys to [{first}, {second}]")
+    pairs = {}
+    for key, pair in keys.items():
+        ok = isinstance(pair, list) and len(pair) == 2 and all(type(v) is int and 0 <= v <= INT64_MAX for v in pair)
+        if not ok:
+            raise WireError(f"step-blocks: keys[{key!r:.60}] must be [{first}, {second}], two integers >= 0")
+        pairs[check_key("metric", key)] = (pair[0], pair[1])
+    return pairs
+
+
+def step_blocks(server: Server, call: Call) -> object:
+    run_id = f.run_ref(call.path["run_id"])
+    server.need_run(call.principal, run_id, Role.EDIT)
+    wanted = _step_pairs(call.json(), "at_least", "count")
+    if any(not 1 <= n <= AUTO_STEP_BLOCK for _, n in wanted.values()):
+        raise WireError(f"step-blocks: a count must be 1..{AUTO_STEP_BLOCK}")
+    return server.store.reserve_steps(run_id, wanted)
+
+
+def release_step_blocks(server: Server, call: Call) -> object:
+    run_id = f.run_ref(call.path["run_id"])
+    server.need_run(call.principal, run_id, Role.EDIT)
+    server.store.release_steps(run_id, _step_pairs(call.json(), "end", "used"))
+    return {}
+
+
 def routes(server: Server) -> list[Route]:
     return [
         Route(f"{API}/metrics", endpoint(server, write_points), methods=["POST"]),
         Route(f"{API}/metrics/histories", endpoint(server, histories), methods=["POST"]),
         Route(f"{API}/runs-end", endpoint(server, end_runs), methods=["POST"]),
         Route(f"{API}/runs/{{run_id}}/next-steps", endpoint(server, next_steps), methods=["POST"]),
+        Route(f"{API}/runs/{{run_id}}/step-blocks", endpoint(server, step_blocks), methods=["POST"]),
+        Route(f"{API}/runs/{{run_id}}/step-blocks/release", endpoint(server, release_step_blocks), methods=["POST"]),
     ]

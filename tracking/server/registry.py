@@ -13,6 +13,8 @@ from tracking.server import fields as f
 from tracking.server.context import Call, Server, endpoint
 from tracking.server.fields import parse_int
 from tracking.validation import check_key, param_text
+from tracking.webhooks import check_events, check_url
+from tracking.webhooks.entities import webhook_to
 from tracking.wire import API, WireError, audit_to, decision_from, model_to, version_to
 
 
@@ -219,6 +221,57 @@ def record_promotion(server: Server, call: Call) -> object:
     return {}
 
 
+# -- governance: protected aliases and webhooks (issue 15) -----------------------------------------
+
+
+def protect_alias(server: Server, call: Call) -> object:
+    name, alias, body = _name(call), check_alias(call.path["alias"]), call.json()
+    server.need_model(call.principal, name, Role.MANAGE)
+    changed = server.registry.protect_alias(
+        name, alias, actor=_actor(server, call, body), reason=f.opt_text(body, "reason")
+    )
+    return {"changed": changed}
+
+
+def unprotect_alias(server: Server, call: Call) -> object:
+    name, alias, body = _name(call), check_alias(call.path["alias"]), call.json()
+    server.need_model(call.principal, name, Role.MANAGE)
+    server.registry.unprotect_alias(name, alias, actor=_actor(server, call, body), reason=f.text(body, "reason"))
+    return {}
+
+
+def protected_aliases(server: Server, call: Call) -> object:
+    name = _name(call)
+    server.need_model(call.principal, name, Role.READ)
+    return sorted(server.registry.protected_aliases(name))
+
+
+def add_webhook(server: Server, call: Call) -> object:
+    name, body = _name(call), call.json()
+    server.need_model(call.principal, name, Role.MANAGE)
+    url, secret = check_url(f.text(body, "url")), f.text(body, "secret")
+    if len(secret) < 8:
+        raise RegistryError("a webhook secret must be at least 8 characters: the receiver checks signatures with it")
+    raw = body.get("events")
+    events = check_events([str(e) for e in raw] if isinstance(raw, list) else None)
+    return webhook_to(server.registry.add_webhook(name, url, secret, events, actor=_actor(server, call, body)))
+
+
+def list_webhooks(server: Server, call: Call) -> object:
+    name = _name(call)
+    server.need_model(call.principal, name, Role.MANAGE)  # URLs may say more than READ should see
+    return [webhook_to(w) for w in server.registry.list_webhooks(name)]
+
+
+def remove_webhook(server: Server, call: Call) -> object:
+    name, body = _name(call), call.json()
+    server.need_model(call.principal, name, Role.MANAGE)
+    webhook_id = parse_int(call.path["webhook_id"], "webhook_id")
+    assert webhook_id is not None
+    server.registry.remove_webhook(name, webhook_id, actor=_actor(server, call, body))
+    return {}
+
+
 def routes(server: Server) -> list[Route]:
     def r(path: str, route, method: str) -> Route:  # type: ignore[no-untyped-def]
         return Route(f"{API}/models{path}", endpoint(server, route), methods=[method])
@@ -240,4 +293,10 @@ def routes(server: Server) -> list[Route]:
         r("/{name}/aliases/{alias}/delete", delete_alias, "POST"),
         r("/{name}/audit", audit_log, "GET"),
         r("/{name}/promotion", record_promotion, "POST"),
+        r("/{name}/protected", protected_aliases, "GET"),
+        r("/{name}/protected/{alias}", protect_alias, "POST"),
+        r("/{name}/protected/{alias}/delete", unprotect_alias, "POST"),
+        r("/{name}/webhooks", list_webhooks, "GET"),
+        r("/{name}/webhooks", add_webhook, "POST"),
+        r("/{name}/webhooks/{webhook_id}/delete", remove_webhook, "POST"),
     ]

@@ -86,6 +86,7 @@ def create_run(server: Server, call: Call) -> object:
         user=server.user(call.principal, f.opt_text(body, "user")),
         run_id=None if run_id is None else check_run_id(run_id),
     )
+    server.remember_run(run.run_id, run.experiment_id)  # its first points need no lookup
     return run_to(run)
 
 
@@ -161,9 +162,9 @@ def search_runs(server: Server, call: Call) -> object:
     parent = f.opt_text(body, "parent_run_id")
     if parent is not None and not f.run_refs([parent]):
         return []
-    runs = server.store.search_runs(
-        ids, f.opt_text(body, "filter"), f.text_list(body, "order_by"), f.integer(body, "max_results"), parent
-    )
+    lifecycle = f.opt_text(body, "lifecycle") or "active"  # soft-deleted runs only when asked for
+    filter_text, order_by = f.opt_text(body, "filter"), f.text_list(body, "order_by")
+    runs = server.store.search_runs(ids, filter_text, order_by, f.integer(body, "max_results"), parent, lifecycle)
     return _visible(server, call, runs)
 
 

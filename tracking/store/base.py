@@ -143,9 +143,11 @@ class Store(Protocol):
         order_by: Sequence[str],
         max_results: int,
         parent_run_id: str | None = None,
+        lifecycle: str = "active",
     ) -> list[Run]:
         """Runs matching the filter language (see `tracking.search`), ordered, at most ``max_results``.
 
+        ``lifecycle``: ``active`` (soft-deleted runs hidden), ``deleted`` (only those) or ``all``.
         Raises `FilterError` for a filter or order-by that does not parse, `InvalidParameter`
         for a bad ``max_results``.
         """
@@ -163,7 +165,36 @@ class Store(Protocol):
         ...
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        """Remove a tag (a missing one is no error)."""
+        """Remove a tag (a missing one is no error; an unknown run is `RunNotFound`)."""
+        ...
+
+    # -- lifecycle: soft deletion and renaming ----------------------------------------------
+    # A deleted run (or every run of a deleted experiment) is left out of `search_runs`,
+    # `child_runs`, `runs_with_tag` and `count_runs`; `get_run` / `get_runs` still return it,
+    # with ``deleted_at`` set. `list_experiments` returns deleted experiments, marked.
+
+    def delete_run(self, run_id: str) -> list[str]:
+        """Soft-delete the run and every run below it (children, grandchildren...); the ids hidden.
+        `LifecycleError` if it is deleted already, `RunInUse` if it or a run below it backs a
+        registered model version (naming them), `RunNotFound` for an unknown id."""
+        ...
+
+    def restore_run(self, run_id: str) -> list[str]:
+        """Undo a `delete_run`: the run and the runs that deletion hid; the ids restored.
+        `LifecycleError` if it is not deleted or its experiment is."""
+        ...
+
+    def delete_experiment(self, experiment_id: int) -> int:
+        """Soft-delete the experiment and all its active runs; how many runs it hid.
+        `LifecycleError` if deleted already, `RunInUse` if one of its runs backs a model version."""
+        ...
+
+    def restore_experiment(self, experiment_id: int) -> int:
+        """Undo a `delete_experiment` (with the runs it hid); `LifecycleError` if it is not deleted."""
+        ...
+
+    def set_run_name(self, run_id: str, name: str) -> None:
+        """Rename a run (any status, deleted too); `RunNotFound` for an unknown id."""
         ...
 
     # -- metrics --------------------------------------------------------------------------
@@ -174,6 +205,17 @@ class Store(Protocol):
 
     def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
         """``{run_id: {key: [Metric...]}}`` in step order; runs and keys without points are absent."""
+        ...
+
+    def reserve_steps(self, run_id: str, wanted: Mapping[str, tuple[int, int]]) -> dict[str, int]:
+        """For each ``key: (at_least, count)``, claim ``count`` consecutive steps (the first
+        returned, ``>= at_least``) for this writer's ``step=None`` points; no other writer of
+        the run gets any of them."""
+        ...
+
+    def release_steps(self, run_id: str, unused: Mapping[str, tuple[int, int]]) -> None:
+        """For each ``key: (end, used)``, give back the reserved steps ``used..end`` unless
+        another writer has reserved since (then they stay a gap)."""
         ...
 
     def next_steps(self, run_id: str, keys: Iterable[str]) -> dict[str, int]:

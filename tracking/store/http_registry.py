@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from tracking.registry.entities import AuditEntry, ModelVersion, PromotionDecision, RegisteredModel, Stage
 from tracking.store.http_transport import Transport
+from tracking.webhooks.entities import Webhook, webhook_from
 from tracking.wire import API, audit_from, decision_to, model_from, version_from
 
 
@@ -115,3 +116,29 @@ class HttpRegistryStore:
     def record_promotion(self, decision: PromotionDecision, *, actor: str, reason: str) -> None:
         body = {"decision": decision_to(decision), "actor": actor, "reason": reason}
         self._t.call("POST", f"{self._model(decision.name)}/promotion", body, idempotent=False)
+
+    # -- governance: protected aliases and webhooks (issue 15) --------------------------------
+
+    def protect_alias(self, name: str, alias: str, *, actor: str, reason: str | None) -> bool:
+        body = {"actor": actor, "reason": reason}
+        answer = self._t.call("POST", f"{self._model(name)}/protected/{_q(alias)}", body, idempotent=False)
+        return bool(answer.get("changed"))
+
+    def unprotect_alias(self, name: str, alias: str, *, actor: str, reason: str) -> None:
+        path = f"{self._model(name)}/protected/{_q(alias)}/delete"
+        self._t.call("POST", path, {"actor": actor, "reason": reason}, idempotent=False)
+
+    def protected_aliases(self, name: str) -> frozenset[str]:
+        return frozenset(self._t.call("GET", f"{self._model(name)}/protected"))
+
+    def add_webhook(self, name: str, url: str, secret: str, events: tuple[str, ...], *, actor: str) -> Webhook:
+        # The secret travels once, in the body (use https:// to a server off this machine).
+        body = {"url": url, "secret": secret, "events": list(events), "actor": actor}
+        return webhook_from(self._t.call("POST", f"{self._model(name)}/webhooks", body, idempotent=False))
+
+    def list_webhooks(self, name: str) -> list[Webhook]:
+        return [webhook_from(d) for d in self._t.call("GET", f"{self._model(name)}/webhooks")]
+
+    def remove_webhook(self, name: str, webhook_id: int, *, actor: str) -> None:
+        path = f"{self._model(name)}/webhooks/{int(webhook_id)}/delete"
+        self._t.call("POST", path, {"actor": actor}, idempotent=False)

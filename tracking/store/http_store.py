@@ -188,6 +188,7 @@ class HttpStore:
         order_by: Sequence[str],
         max_results: int,
         parent_run_id: str | None = None,
+        lifecycle: str = "active",
     ) -> list[Run]:
         body = {
             "experiment_ids": [int(i) for i in experiment_ids],
@@ -196,6 +197,8 @@ class HttpStore:
             "max_results": max_results,
             "parent_run_id": parent_run_id,
         }
+        if lifecycle != "active":  # only then: a server older than soft deletion still answers searches
+            body["lifecycle"] = lifecycle
         return [run_from(d) for d in self._t.call("POST", f"{API}/runs/search", body)]
 
     # -- params and tags ------------------------------------------------------------------
@@ -210,6 +213,26 @@ class HttpStore:
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self._t.call("POST", f"{self._run(run_id)}/tags/delete", {"key": key})
+
+    # -- lifecycle (routes in tracking.server.lifecycle) ----------------------------------
+    # Not idempotent: a retry after a lost answer would find the run deleted already and say so.
+
+    def delete_run(self, run_id: str) -> list[str]:
+        return list(self._t.call("POST", f"{self._run(run_id)}/delete", {}, idempotent=False)["run_ids"])
+
+    def restore_run(self, run_id: str) -> list[str]:
+        return list(self._t.call("POST", f"{self._run(run_id)}/restore", {}, idempotent=False)["run_ids"])
+
+    def delete_experiment(self, experiment_id: int) -> int:
+        path = f"{API}/experiments/{int(experiment_id)}/delete"
+        return int(self._t.call("POST", path, {}, idempotent=False)["runs"])
+
+    def restore_experiment(self, experiment_id: int) -> int:
+        path = f"{API}/experiments/{int(experiment_id)}/restore"
+        return int(self._t.call("POST", path, {}, idempotent=False)["runs"])
+
+    def set_run_name(self, run_id: str, name: str) -> None:
+        self._t.call("POST", f"{self._run(run_id)}/name", {"name": name})
 
     # -- metrics --------------------------------------------------------------------------
 
@@ -229,6 +252,19 @@ class HttpStore:
         answer = self._t.send("POST", f"{API}/metrics/histories", dumps(body), headers={"Content-Type": JSON_TYPE})
         _, blocks = decode_frame(answer.content)
         return blocks_to_histories(blocks)
+
+    def reserve_steps(self, run_id: str, wanted: Mapping[str, tuple[int, int]]) -> dict[str, int]:
+        # Not idempotent: a retry after a lost answer reserves second blocks, and the first ones
+        # stay unused (a gap in the steps, never a step given twice).
+        body = {"keys": {k: [a, n] for k, (a, n) in wanted.items()}}
+        found = self._t.call("POST", f"{self._run(run_id)}/step-blocks", body)
+        if not isinstance(found, dict) or not all(isinstance(found.get(k), int) for k in wanted):
+            raise StoreError(f"the server {self.uri} answered step-blocks with {found!r:.80}")
+        return {k: int(found[k]) for k in wanted}
+
+    def release_steps(self, run_id: str, unused: Mapping[str, tuple[int, int]]) -> None:
+        body = {"keys": {k: [e, u] for k, (e, u) in unused.items()}}
+        self._t.call("POST", f"{self._run(run_id)}/step-blocks/release", body)
 
     def next_steps(self, run_id: str, keys: Iterable[str]) -> dict[str, int]:
         wanted = list(keys)

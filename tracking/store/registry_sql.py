@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, Row, Table, and_, delete, func, insert, select, update
 
-from tracking.errors import ModelNotFound, RegistryError
+from tracking.errors import ModelNotFound, PermissionDenied, RegistryError
 from tracking.registry.entities import (
     CHALLENGER,
     CHAMPION,
@@ -29,11 +29,16 @@ from tracking.registry.entities import (
 from tracking.store import schema as t
 from tracking.store.dialects import Dialect
 from tracking.store.engine import read_connection
+from tracking.uri import mask_password
+from tracking.webhooks import outbox_sql as wh
+from tracking.webhooks.entities import PendingEvent, Webhook
+from tracking.webhooks.sealing import Sealer
 
 T = TypeVar("T")
 Write = Callable[[Callable[[Connection], T]], T]
 
 M, V, A, L = t.registered_models, t.model_versions, t.model_aliases, t.registry_audit_log
+P = t.protected_aliases
 MT, VT = t.registered_model_tags, t.model_version_tags
 
 
@@ -49,6 +54,7 @@ class SqlRegistryStore:
         self._db = dialect
         self._write = write
         self._where = where
+        self._sealer: Sealer | None = None  # built on first use: only webhooks need the key
 
     def __repr__(self) -> str:
         return f"SqlRegistryStore({self._where!r})"
@@ -177,6 +183,7 @@ class SqlRegistryStore:
             previous = _alias_target(conn, name, alias)
             if previous is None:
                 raise ModelNotFound(f"model {name!r} has no alias @{alias}")
+            _refuse_protected_without_commit(conn, name, alias, reason)
             conn.execute(delete(A).where(A.c.name == name, A.c.alias == alias))
             _audit_without_commit(conn, name, previous, "alias", alias, previous, None, at, actor, reason)
             _touch_model_without_commit(conn, name, at)
@@ -256,6 +263,104 @@ class SqlRegistryStore:
 
         self._write(record)
 
+    # -- protected aliases (issue 15) ---------------------------------------------------------
+
+    def protect_alias(self, name: str, alias: str, *, actor: str, reason: str | None) -> bool:
+        """Protect ``alias`` of ``name`` (audited); False when it was protected already."""
+
+        def protect(conn: Connection) -> bool:
+            at = _now_ms()
+            _lock_model_without_commit(conn, name)
+            if conn.execute(select(P.c.alias).where(P.c.name == name, P.c.alias == alias)).first() is not None:
+                return False
+            conn.execute(insert(P).values(name=name, alias=alias, created_at=at, actor=actor))
+            _audit_without_commit(conn, name, None, "protect", alias, None, alias, at, actor, reason)
+            return True
+
+        return self._write(protect)
+
+    def unprotect_alias(self, name: str, alias: str, *, actor: str, reason: str) -> None:
+        def unprotect(conn: Connection) -> None:
+            at = _now_ms()
+            _lock_model_without_commit(conn, name)
+            gone = conn.execute(delete(P).where(P.c.name == name, P.c.alias == alias).returning(P.c.alias)).first()
+            if gone is None:
+                raise RegistryError(f"alias @{alias} of model {name!r} is not protected; nothing was changed")
+            _audit_without_commit(conn, name, None, "unprotect", alias, alias, None, at, actor, reason)
+
+        self._write(unprotect)
+
+    def protected_aliases(self, name: str) -> frozenset[str]:
+        def read(conn: Connection) -> frozenset[str]:
+            _require_model(conn, name)
+            return frozenset(conn.execute(select(P.c.alias).where(P.c.name == name)).scalars())
+
+        return self._read(read)
+
+    # -- webhooks and their outbox (issue 15; `tracking.webhooks`) -------------------------------
+
+    def _seal(self) -> Sealer:
+        if self._sealer is None:
+            self._sealer = Sealer.for_database(self._engine.url.database if self._db.name == "sqlite" else None)
+        return self._sealer
+
+    def add_webhook(self, name: str, url: str, secret: str, events: tuple[str, ...], *, actor: str) -> Webhook:
+        sealed = self._seal().seal(secret)
+
+        def add(conn: Connection) -> Webhook:
+            at = _now_ms()
+            _lock_model_without_commit(conn, name)
+            hook = wh.insert_webhook(conn, name, url, sealed, events, actor, at)
+            why = f"events {','.join(events)}"
+            _audit_without_commit(conn, name, None, "webhook", "add", None, mask_password(url), at, actor, why)
+            return hook
+
+        return self._write(add)
+
+    def list_webhooks(self, name: str) -> list[Webhook]:
+        def read(conn: Connection) -> list[Webhook]:
+            _require_model(conn, name)
+            return wh.list_webhooks(conn, name)
+
+        return self._read(read)
+
+    def remove_webhook(self, name: str, webhook_id: int, *, actor: str) -> None:
+        def remove(conn: Connection) -> None:
+            at = _now_ms()
+            _lock_model_without_commit(conn, name)
+            gone = wh.delete_webhook_without_commit(conn, name, webhook_id)
+            if gone is None:
+                raise ModelNotFound(f"model {name!r} has no webhook {webhook_id}; `sweeps models webhook list {name}`")
+            url = mask_password(gone.url)
+            _audit_without_commit(conn, name, None, "webhook", "remove", url, None, at, actor, None)
+
+        self._write(remove)
+
+    def claim_events(self, *, now_ms: int, lease_ms: int, limit: int, since_ms: int | None) -> list[PendingEvent]:
+        rows = self._read(lambda conn: wh.due_rows(conn, now_ms, limit, since_ms))
+        claimed: list[PendingEvent] = []
+        until = now_ms + lease_ms
+        for r in rows:
+            took = self._write(
+                lambda conn, r=r: wh.claim_without_commit(conn, r.event_id, r.next_attempt_at, r.attempts, until)
+            )
+            if took:
+                secret = self._seal().open(r.secret_sealed)
+                claimed.append(PendingEvent(r.event_id, r.webhook_id, r.url, secret, r.payload, r.attempts + 1))
+        return claimed
+
+    def mark_delivered(self, event_id: int, *, at_ms: int) -> bool:
+        return self._write(lambda conn: wh.mark_delivered_without_commit(conn, event_id, at_ms))
+
+    def mark_failed(self, event_id: int, *, retry_at_ms: int, error: str) -> None:
+        self._write(lambda conn: wh.mark_failed_without_commit(conn, event_id, retry_at_ms, error))
+
+    def pending_events(self, *, since_ms: int | None) -> int:
+        return self._read(lambda conn: wh.pending_count(conn, since_ms))
+
+    def next_attempt_ms(self, *, since_ms: int | None) -> int | None:
+        return self._read(lambda conn: wh.next_attempt(conn, since_ms))
+
     # -- steps --------------------------------------------------------------------------------
 
     def _insert_model_without_commit(self, conn: Connection, name: str, description: str | None, at: int) -> bool:
@@ -324,6 +429,7 @@ def _move_alias_without_commit(
     previous = _alias_target(conn, name, alias)
     if previous == version:
         return  # nothing moves, nothing to audit
+    _refuse_protected_without_commit(conn, name, alias, reason)
     at = _now_ms()
     conn.execute(delete(A).where(A.c.name == name, A.c.alias == alias))
     conn.execute(insert(A).values(name=name, alias=alias, version=version))
@@ -343,19 +449,42 @@ def _audit_without_commit(
     actor: str,
     reason: str | None,
 ) -> None:
-    conn.execute(
-        insert(L).values(
-            name=name,
-            version=version,
-            action=action,
-            subject=subject,
-            from_value=None if from_value is None else str(from_value),
-            to_value=None if to_value is None else str(to_value),
-            at=at,
-            actor=actor,
-            reason=reason,
+    values = {
+        "name": name,
+        "version": version,
+        "action": action,
+        "subject": subject,
+        "from_value": None if from_value is None else str(from_value),
+        "to_value": None if to_value is None else str(to_value),
+        "at": at,
+        "actor": actor,
+        "reason": reason,
+    }
+    audit_id = conn.execute(insert(L).values(**values).returning(L.c.id)).scalar_one()
+    # The webhook event is queued in the change's own transaction: it exists iff the change does.
+    payload = {
+        "event": action,
+        "model": name,
+        "version": version,
+        "subject": subject,
+        "from": values["from_value"],
+        "to": values["to_value"],
+        "at": at,
+        "actor": actor,
+        "reason": reason,
+        "audit_id": int(audit_id),
+    }
+    wh.enqueue_without_commit(conn, name, action, payload, at)
+
+
+def _refuse_protected_without_commit(conn: Connection, name: str, alias: str, reason: str | None) -> None:
+    """A protected alias moves only with a reason, on every backend (the server also needs MANAGE)."""
+    if (reason or "").strip():
+        return
+    if conn.execute(select(P.c.alias).where(P.c.name == name, P.c.alias == alias)).first() is not None:
+        raise PermissionDenied(
+            f"alias @{alias} of model {name!r} is protected: moving it needs a reason (--reason); nothing was changed"
         )
-    )
 
 
 # -- reads ------------------------------------------------------------------------------------

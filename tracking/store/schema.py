@@ -246,6 +246,19 @@ sweep_leases = Table(
     Column("expires_at", BigInteger, nullable=False),
 )
 
+# -- revision 0004: blocks of steps for step=None writers
+
+# Per (run, key), the first step no writer has reserved for ``step=None`` points: each writer
+# reserves blocks here (tracking.step_blocks), so concurrent writers never share a step.
+step_blocks = Table(
+    "step_blocks",
+    metadata,
+    Column("run_id", String(RUN_ID_LEN), nullable=False),
+    Column("key", String(KEY_LEN), nullable=False),
+    Column("next_step", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+)
+
 # -- revision 0004: registry webhooks and the durable outbox their events are delivered from
 
 webhooks = Table(

@@ -20,6 +20,7 @@ from tracking.artifacts import ArtifactStore
 from tracking.entities import Experiment, Lease, Metric, MetricSummary, Run, RunStatus
 from tracking.errors import (
     ExperimentNotFound,
+    LifecycleError,
     ParamConflict,
     RunExists,
     RunFinished,
@@ -28,12 +29,13 @@ from tracking.errors import (
     StoreUnavailable,
 )
 from tracking.search.runs_query import select_run_ids
-from tracking.store import lease_sql, migrate
+from tracking.store import lease_sql, lifecycle_sql, migrate, step_blocks_sql
 from tracking.store import schema as t
 from tracking.store.base import PointBatch, RunEnd
 from tracking.store.dialects import Dialect, dialect_for_uri
 from tracking.store.engine import RETRY_FOR_S, make_engine, read_connection, with_retries
 from tracking.store.errors import database_errors, is_integrity_error, reason, translated
+from tracking.store.group_commit import GroupCommit
 from tracking.store.metric_writer import write_points
 from tracking.store.sqlite_files import path_problem, sqlite_path
 from tracking.uri import mask_password, resolve_store_uri
@@ -106,12 +108,14 @@ class SqlStore:
         self._start_clock = StartClock()
         self.sink_writers = self._db.sink_writers
         self._closed = False
-        # Parents already seen to exist (runs are never deleted): a sweep's trials skip the check.
+        # Parents already seen to exist (only `sweeps gc` removes runs): a sweep's trials skip the check.
         self._known_parents: set[str] = set()
         # SQLite has one writer at a time; a thread that finds the lock taken sleeps in SQLite's
         # busy handler (1 ms, 2 ms, 5 ms, ...). Threads of this process queue here instead and
         # start the moment the previous transaction commits.
         self._write_lock = threading.RLock() if self._db.single_writer else None
+        # One writer at a time: concurrent point batches share a transaction (a server's requests).
+        self._group_commit = GroupCommit(self._write_point_batches) if self._write_lock is not None else None
         self.engine: Engine = make_engine(self.uri)
         try:
             with translated(mask_password(self.uri)):
@@ -239,6 +243,11 @@ class SqlStore:
         user: str | None,
         run_id: str | None = None,
     ) -> Run:
+        if experiment.deleted:
+            raise LifecycleError(
+                f"experiment {experiment.name!r} is deleted; restore it first "
+                f"(client.restore_experiment({experiment.name!r})) or use another experiment"
+            )
         run_id = run_id or uuid.uuid4().hex
         start = self._start_clock.next()
         row = {
@@ -310,11 +319,10 @@ class SqlStore:
         """Children in start order; one query per table (children picked by a subquery, not
         chunks of ids), so ranking a 1,000-trial sweep stays well under half a second."""
         runs = t.runs.c
-        children = select(runs.run_id).where(runs.parent_run_id == parent_run_id).scalar_subquery()
+        shown = and_(runs.parent_run_id == parent_run_id, runs.deleted_at.is_(None))  # deleted ones are hidden
+        children = select(runs.run_id).where(shown).scalar_subquery()
         with self._read() as conn:
-            rows = conn.execute(
-                select(t.runs).where(runs.parent_run_id == parent_run_id).order_by(runs.start_time, runs.run_id)
-            ).all()
+            rows = conn.execute(select(t.runs).where(shown).order_by(runs.start_time, runs.run_id)).all()
             params = _pairs(conn, t.params, children)
             tags = _pairs(conn, t.tags, children)
             summaries = _summaries(conn, children)
@@ -406,9 +414,35 @@ class SqlStore:
         self._write(set_)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self._write(
-            lambda conn: conn.execute(t.tags.delete().where(and_(t.tags.c.run_id == run_id, t.tags.c.key == key))),
-        )
+        def remove(conn: Connection) -> None:
+            _require_run(conn, run_id)
+            conn.execute(t.tags.delete().where(and_(t.tags.c.run_id == run_id, t.tags.c.key == key)))
+
+        self._write(remove)
+
+    # -- lifecycle: soft deletion and renaming (rules in tracking.store.lifecycle_sql) ----------
+
+    def delete_run(self, run_id: str) -> list[str]:
+        return self._write(lambda conn: lifecycle_sql.delete_run(conn, run_id, now_ms()))
+
+    def restore_run(self, run_id: str) -> list[str]:
+        return self._write(lambda conn: lifecycle_sql.restore_run(conn, run_id))
+
+    def delete_experiment(self, experiment_id: int) -> int:
+        return self._write(lambda conn: lifecycle_sql.delete_experiment(conn, experiment_id, now_ms()))
+
+    def restore_experiment(self, experiment_id: int) -> int:
+        return self._write(lambda conn: lifecycle_sql.restore_experiment(conn, experiment_id))
+
+    def set_run_name(self, run_id: str, name: str) -> None:
+        self._write(lambda conn: lifecycle_sql.set_run_name(conn, run_id, name))
+
+    def purge_deleted(self, deleted_before_ms: int, **batches: int) -> lifecycle_sql.Purge:
+        """`sweeps gc`: remove runs deleted at or before ``deleted_before_ms`` with their params,
+        tags, metrics and artifacts, in bounded transactions (SQL stores only; see `lifecycle_sql.purge`)."""
+        self._check_open()
+        self._known_parents.clear()  # a purged parent must be checked again
+        return lifecycle_sql.purge(self._write, deleted_before_ms, lifecycle_sql.remove_run_artifacts, **batches)
 
     # -- metrics -------------------------------------------------------------------------
 
@@ -416,8 +450,17 @@ class SqlStore:
         """One transaction for the whole batch (loose points and point blocks); safe to retry."""
         if not batch:
             return
+        if self._group_commit is not None:
+            self._group_commit.submit(batch)
+            return
         db = self._db
         self._write(lambda conn: write_points(conn, batch, db), POINTS_RETRY_FOR_S)
+
+    def _write_point_batches(self, batches: list[PointBatch]) -> None:
+        """Several batches in one transaction, in order: the same as writing them one by one."""
+        db = self._db
+        joined = [item for batch in batches for item in batch]
+        self._write(lambda conn: write_points(conn, joined, db), POINTS_RETRY_FOR_S)
 
     def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
         """Histories of several runs and keys at once: ``{run_id: {key: [Metric...]}}``."""
@@ -446,7 +489,7 @@ class SqlStore:
                 conn.execute(
                     select(t.runs.c.run_id)
                     .join(t.tags, t.tags.c.run_id == t.runs.c.run_id)
-                    .where(cond)
+                    .where(cond, t.runs.c.deleted_at.is_(None))
                     .order_by(t.runs.c.start_time.desc(), t.runs.c.run_id)
                 )
                 .scalars()
@@ -461,6 +504,7 @@ class SqlStore:
         order_by: Sequence[str],
         max_results: int,
         parent_run_id: str | None = None,
+        lifecycle: str = "active",
     ) -> list[Run]:
         """Runs matching the filter, ordered; the filter is compiled to bound SQL, never spliced."""
         stmt = select_run_ids(
@@ -469,9 +513,16 @@ class SqlStore:
             order_by=order_by,
             max_results=max_results,
             parent_run_id=parent_run_id,
+            lifecycle=lifecycle,
         )
         with self._read() as conn:
             return _get_runs(conn, list(conn.execute(stmt).scalars()))
+
+    def reserve_steps(self, run_id: str, wanted: Mapping[str, tuple[int, int]]) -> dict[str, int]:
+        return self._write(lambda conn: step_blocks_sql.reserve(conn, run_id, wanted))
+
+    def release_steps(self, run_id: str, unused: Mapping[str, tuple[int, int]]) -> None:
+        self._write(lambda conn: step_blocks_sql.release(conn, run_id, unused))
 
     def next_steps(self, run_id: str, keys: Iterable[str]) -> dict[str, int]:
         """The step after the last stored one for each key (0 for a new key)."""
@@ -482,7 +533,7 @@ class SqlStore:
         return {k: last[k] + 1 if k in last else 0 for k in keys}
 
     def count_runs(self, experiment_id: int | None = None) -> int:
-        stmt = select(func.count()).select_from(t.runs)
+        stmt = select(func.count()).select_from(t.runs).where(t.runs.c.deleted_at.is_(None))
         if experiment_id is not None:
             stmt = stmt.where(t.runs.c.experiment_id == experiment_id)
         with self._read() as conn:
@@ -547,7 +598,7 @@ def _value(v: float | None) -> float:
 
 
 def _experiment(row) -> Experiment:  # type: ignore[no-untyped-def]
-    return Experiment(row.experiment_id, row.name, row.artifact_location, row.created_at)
+    return Experiment(row.experiment_id, row.name, row.artifact_location, row.created_at, row.deleted_at)
 
 
 def _run(row, params: dict, tags: dict, summaries: dict) -> Run:  # type: ignore[no-untyped-def]
@@ -565,6 +616,7 @@ def _run(row, params: dict, tags: dict, summaries: dict) -> Run:  # type: ignore
         params=params,
         tags=tags,
         metrics=summaries,
+        deleted_at=row.deleted_at,
     )
 
 

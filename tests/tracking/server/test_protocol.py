@@ -161,6 +161,12 @@ MALFORMED = [
         "malformed_request",
     ),
     ("PUT", "/models/m/aliases/latest", b'{"version": 1}', "application/json", "registry_error"),
+    ("POST", "/runs/RUN/step-blocks", b'{"keys": {"x": [0, 0]}}', "application/json", "malformed_request"),
+    ("POST", "/runs/RUN/step-blocks", b'{"keys": {"x": [-1, 8]}}', "application/json", "malformed_request"),
+    ("POST", "/runs/RUN/step-blocks", b'{"keys": {"x": [0, 5000]}}', "application/json", "malformed_request"),
+    ("POST", "/runs/RUN/step-blocks", b'{"keys": {"x": [true, 8]}}', "application/json", "malformed_request"),
+    ("POST", "/runs/RUN/step-blocks", b'{"keys": {"": [0, 8]}}', "application/json", "invalid_parameter"),
+    ("POST", "/runs/RUN/step-blocks/release", b'{"keys": []}', "application/json", "malformed_request"),
 ]
 
 
@@ -199,6 +205,8 @@ FUZZ_ROUTES = [
     ("POST", "/runs/RUN/tags/delete"),
     ("POST", "/runs/RUN/status"),
     ("POST", "/runs/RUN/next-steps"),
+    ("POST", "/runs/RUN/step-blocks"),
+    ("POST", "/runs/RUN/step-blocks/release"),
     ("POST", "/metrics/histories"),
     ("POST", "/metrics"),
     ("POST", "/runs-end"),
@@ -226,6 +234,7 @@ FUZZ_ROUTES = [
                 "value",
                 "status",
                 "keys",
+                "at_least",
                 "max_results",
                 "filter",
                 "order_by",

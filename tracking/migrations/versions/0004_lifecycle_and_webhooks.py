@@ -1,4 +1,4 @@
-"""Soft deletion of runs and experiments; registry webhooks and their outbox.
+"""Soft deletion of runs and experiments; step blocks for ``step=None`` writers; registry webhooks.
 
 Revision ID: 0004
 Revises: 0003

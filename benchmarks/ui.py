@@ -1,0 +1,437 @@
+"""The live UI at scale (issue 14): 100,000 runs, a 10,000-trial sweep, a 1,000,000-point series, and
+MLflow's UI on the same runs. Not a test: run it and read the table.
+
+    .venv/bin/python benchmarks/ui.py [--runs 100000] [--trials 10000] [--points 1000000] [--no-mlflow]
+
+Times are wall clock on this machine, measured in headless Chromium (Debian's) against a real
+`sweeps ui` process; "drawn" means the page's charts exist in the DOM with every point handed over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert  # noqa: E402
+
+import tracking  # noqa: E402
+from tests.support import server as http_support  # noqa: E402
+from tests.support.browser import launch_chromium  # noqa: E402
+from tracking.store import schema as t  # noqa: E402
+from tracking.store.sql_store import SqlStore  # noqa: E402
+
+START_MS = 1_767_225_600_000
+SPIKE = 1_000.0
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+
+
+def _bulk(store: SqlStore, table, rows: list[dict], chunk: int = 50_000) -> None:  # type: ignore[no-untyped-def]
+    with store.engine.begin() as conn:
+        for i in range(0, len(rows), chunk):
+            conn.execute(insert(table), rows[i : i + chunk])
+
+
+def fill(uri: str, runs: int, trials: int, points: int) -> dict[str, str]:
+    """Bulk rows straight into the store's tables (the client's per-run path would take an hour)."""
+    rng = random.Random(0)
+    with tracking.connect(uri, artifacts=str(Path(uri.partition(":///")[2]).parent / "artifacts")) as client:
+        bench = client.get_or_create_experiment("bench").experiment_id
+        sweep_exp = client.get_or_create_experiment("sweep").experiment_id
+        store = client._store
+        assert isinstance(store, SqlStore)
+    run_rows, param_rows, summary_rows = [], [], []
+    for i in range(runs):
+        run_id = uuid.UUID(int=rng.getrandbits(128)).hex
+        loss = rng.random()
+        run_rows.append(
+            {
+                "run_id": run_id,
+                "experiment_id": bench,
+                "name": f"run-{i:06d}",
+                "status": "FINISHED",
+                "start_time": START_MS + i * 1000,
+                "end_time": START_MS + i * 1000 + 500,
+                "parent_run_id": None,
+                "artifact_uri": f"file:///tmp/bench/{run_id}",
+                "user": "bench",
+            }
+        )
+        param_rows += [
+            {"run_id": run_id, "key": "optimizer", "value": OPTIMIZERS[i % 3]},
+            {"run_id": run_id, "key": "lr", "value": repr(10 ** rng.uniform(-5, -1))},
+            {"run_id": run_id, "key": "batch", "value": str(2 ** rng.randint(4, 9))},
+        ]
+        for key, value in (("loss", loss), ("accuracy", 1 - loss / 2)):
+            summary_rows.append(_summary(run_id, key, value, 0))
+    sweep_id = "bench-sweep-0001"
+    parent = uuid.uuid4().hex
+    distributions = json.dumps(
+        {
+            "lr": {"name": "FloatDistribution", "attributes": {"low": 1e-5, "high": 0.1, "log": True, "step": None}},
+            "optimizer": {"name": "CategoricalDistribution", "attributes": {"choices": list(OPTIMIZERS)}},
+        }
+    )
+    run_rows.append(
+        {
+            "run_id": parent,
+            "experiment_id": sweep_exp,
+            "name": "bench",
+            "status": "FINISHED",
+            "start_time": START_MS,
+            "end_time": START_MS + trials * 1000,
+            "parent_run_id": None,
+            "artifact_uri": "file:///tmp/bench/p",
+            "user": "bench",
+        }
+    )
+    tag_rows = [
+        {"run_id": parent, "key": "sweeps.kind", "value": "sweep"},
+        {"run_id": parent, "key": "sweeps.sweep_id", "value": sweep_id},
+        {"run_id": parent, "key": "sweeps.metrics", "value": json.dumps([{"name": "val_loss", "goal": "minimize"}])},
+        {"run_id": parent, "key": "sweeps.budget.trials", "value": str(trials)},
+    ]
+    curve_ids = []
+    for n in range(trials):
+        run_id = uuid.UUID(int=rng.getrandbits(128)).hex
+        lr, opt = 10 ** rng.uniform(-5, -1), OPTIMIZERS[n % 3]
+        value = abs(math.log10(lr) + 3) / 2 + 0.1 * (opt != "adam") + rng.gauss(0, 0.02)
+        status = "FINISHED" if n % 10 else "PRUNED"
+        run_rows.append(
+            {
+                "run_id": run_id,
+                "experiment_id": sweep_exp,
+                "name": f"trial-{n}",
+                "status": status,
+                "start_time": START_MS + n * 1000,
+                "end_time": START_MS + n * 1000 + 900,
+                "parent_run_id": parent,
+                "artifact_uri": f"file:///tmp/bench/{run_id}",
+                "user": "bench",
+            }
+        )
+        tag_rows += [
+            {"run_id": run_id, "key": "sweeps.kind", "value": "trial"},
+            {"run_id": run_id, "key": "sweeps.sweep_id", "value": sweep_id},
+            {"run_id": run_id, "key": "sweeps.trial_number", "value": str(n)},
+            {"run_id": run_id, "key": "sweeps.distributions", "value": distributions},
+        ]
+        param_rows += [
+            {"run_id": run_id, "key": "lr", "value": repr(lr)},
+            {"run_id": run_id, "key": "optimizer", "value": opt},
+        ]
+        if status == "FINISHED":
+            summary_rows.append(_summary(run_id, "objective.val_loss", value, 0))
+        summary_rows.append(_summary(run_id, "val_loss", value, 9))
+        curve_ids.append((run_id, value))
+    long_run = uuid.uuid4().hex
+    run_rows.append(
+        {
+            "run_id": long_run,
+            "experiment_id": bench,
+            "name": "long-series",
+            "status": "FINISHED",
+            "start_time": START_MS,
+            "end_time": START_MS + 1,
+            "parent_run_id": None,
+            "artifact_uri": "file:///tmp/bench/long",
+            "user": "bench",
+        }
+    )
+    summary_rows.append(_summary(long_run, "loss", 0.0, points - 1))
+    _bulk(store, t.runs, run_rows)
+    _bulk(store, t.params, param_rows)
+    _bulk(store, t.tags, tag_rows)
+    _bulk(store, t.metric_summaries, summary_rows)
+    with store.engine.connect() as conn:
+        ids = dict(
+            conn.execute(
+                t.metric_summaries.select()
+                .with_only_columns(t.metric_summaries.c.run_id, t.metric_summaries.c.series_id)
+                .where(t.metric_summaries.c.key == "val_loss")
+            ).all()
+        )
+        long_series = conn.execute(
+            t.metric_summaries.select()
+            .with_only_columns(t.metric_summaries.c.series_id)
+            .where(t.metric_summaries.c.run_id == long_run)
+        ).scalar_one()
+    curve_points = [
+        {"series_id": ids[run_id], "step": s, "value": value + 1 / (s + 1), "timestamp": START_MS + s}
+        for run_id, value in curve_ids
+        for s in range(10)
+    ]
+    _bulk(store, t.metrics, curve_points)
+    spike_at = points // 3
+    series = [
+        {
+            "series_id": long_series,
+            "step": s,
+            "value": SPIKE if s == spike_at else math.sin(s / 5000) + 1e-6 * s,
+            "timestamp": START_MS + s,
+        }
+        for s in range(points)
+    ]
+    _bulk(store, t.metrics, series)
+    store.close()
+    return {"sweep_id": sweep_id, "long_run": long_run}
+
+
+def _summary(run_id: str, key: str, value: float, last_step: int) -> dict[str, object]:
+    return {
+        "run_id": run_id,
+        "key": key,
+        "last_value": value,
+        "last_step": last_step,
+        "last_timestamp": START_MS,
+        "min_value": value,
+        "min_step": 0,
+        "max_value": value if key != "loss" else SPIKE,
+        "max_step": 0,
+    }
+
+
+def http_time(url: str) -> float:
+    start = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=120) as answer:
+        answer.read()
+    return time.perf_counter() - start
+
+
+def browser_time(browser, url: str, ready: str, warm: str | None = None) -> float:  # type: ignore[no-untyped-def]
+    """Seconds from navigation to ``ready`` (a JS condition), in a context already holding the scripts."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    if warm:
+        page.goto(warm)  # plotly.js in the context's cache, as for a user who opened any page before
+        page.wait_for_selector("body[data-ready]", timeout=120_000)
+    start = time.perf_counter()
+    page.goto(url)
+    page.wait_for_function(ready, timeout=120_000, polling=20)
+    elapsed = time.perf_counter() - start
+    context.close()
+    return elapsed
+
+
+def mlflow_fill(path: Path, runs: int) -> str:
+    """The same 100,000 runs (params, latest metrics) in an MLflow SQLite store, in bulk."""
+    import mlflow
+    import sqlalchemy as sa
+
+    uri = f"sqlite:///{path}"
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    experiment_id = client.create_experiment("bench")
+    engine = sa.create_engine(uri)
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    rng = random.Random(0)
+    run_rows, params, latest, metrics, tags = [], [], [], [], []
+    for i in range(runs):
+        run_id = uuid.UUID(int=rng.getrandbits(128)).hex
+        loss = rng.random()
+        run_rows.append(
+            {
+                "run_uuid": run_id,
+                "name": f"run-{i:06d}",
+                "source_type": "LOCAL",
+                "source_name": "",
+                "entry_point_name": "",
+                "user_id": "bench",
+                "status": "FINISHED",
+                "start_time": START_MS + i * 1000,
+                "end_time": START_MS + i * 1000 + 500,
+                "source_version": "",
+                "lifecycle_stage": "active",
+                "artifact_uri": f"/tmp/mlbench/{run_id}",
+                "experiment_id": int(experiment_id),
+            }
+        )
+        tags.append({"key": "mlflow.runName", "value": f"run-{i:06d}", "run_uuid": run_id})  # as MLflow writes it
+        params += [
+            {"key": "optimizer", "value": OPTIMIZERS[i % 3], "run_uuid": run_id},
+            {"key": "lr", "value": repr(10 ** rng.uniform(-5, -1)), "run_uuid": run_id},
+            {"key": "batch", "value": str(2 ** rng.randint(4, 9)), "run_uuid": run_id},
+        ]
+        for key, value in (("loss", loss), ("accuracy", 1 - loss / 2)):
+            row = {"key": key, "value": value, "timestamp": START_MS, "step": 0, "is_nan": False, "run_uuid": run_id}
+            latest.append(row)
+            metrics.append(row)
+    with engine.begin() as conn:
+        tables = (
+            ("runs", run_rows),
+            ("tags", tags),
+            ("params", params),
+            ("latest_metrics", latest),
+            ("metrics", metrics),
+        )
+        for table, rows in tables:
+            columns = {c.name for c in meta.tables[table].columns}
+            for i in range(0, len(rows), 50_000):
+                conn.execute(
+                    sa.insert(meta.tables[table]),
+                    [{k: v for k, v in r.items() if k in columns} for r in rows[i : i + 50_000]],
+                )
+    engine.dispose()
+    return str(experiment_id)
+
+
+def mlflow_first_page(browser, path: Path, workdir: Path, experiment_id: str) -> float | str:  # type: ignore[no-untyped-def]
+    port = http_support.free_port()
+    log = open(workdir / "mlflow.log", "wb")  # noqa: SIM115 - open while the process runs
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "ui",
+            "--backend-store-uri",
+            f"sqlite:///{path}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                http_time(f"http://127.0.0.1:{port}/health")
+                break
+            except OSError:
+                time.sleep(0.2)  # polling the health check
+        else:
+            return "did not start"
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")  # its scripts cached, as for the sweeps pages
+        page.wait_for_load_state("load", timeout=120_000)
+        start = time.perf_counter()
+        page.goto(f"http://127.0.0.1:{port}/#/experiments/{experiment_id}/runs")  # its runs table
+        try:
+            page.get_by_text("run-099999", exact=True).first.wait_for(timeout=120_000)  # the newest run's row
+        except Exception as exc:  # report what happened instead of a number
+            return f"no runs table in 120 s ({type(exc).__name__})"
+        elapsed = time.perf_counter() - start
+        context.close()
+        return elapsed
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def measure(name: str, target: float | None, fn: Callable[[], float], rows: list[tuple[str, str, str]]) -> None:
+    value = fn()
+    verdict = "" if target is None else ("ok" if value < target else "SLOWER than target")
+    rows.append((name, f"{value:.3f} s", f"< {target} s {verdict}" if target else ""))
+    print(f"  {name}: {value:.3f} s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--trials", type=int, default=10_000)
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--no-mlflow", action="store_true")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="sweeps-ui-bench-"))
+    uri = f"sqlite:///{workdir / 'store.db'}"
+    print(f"filling {uri}: {args.runs} runs, a {args.trials}-trial sweep, a {args.points}-point series", flush=True)
+    start = time.perf_counter()
+    made = fill(uri, args.runs, args.trials, args.points)
+    print(f"  filled in {time.perf_counter() - start:.1f} s", flush=True)
+    rows: list[tuple[str, str, str]] = []
+    with (
+        http_support.running(uri, workdir / "artifacts", workdir / "logs", command="ui") as server,
+        launch_chromium() as browser,
+    ):
+        base = server.url
+        table = f"{base}/ui/api/experiments/bench/runs?limit=100"
+        query = "filter=" + urllib.request.quote("metrics.loss < 0.5 and params.optimizer = 'adam'")
+        query += "&order=" + urllib.request.quote("metrics.loss asc")
+        http_time(table)  # the first query warms SQLite's page cache, as any use does
+        measure("runs table, first page (HTTP)", 0.5, lambda: http_time(table), rows)
+        measure("runs table, filtered + sorted page (HTTP)", 1.0, lambda: http_time(f"{table}&{query}"), rows)
+        drawn_table = "document.body.dataset.ready && document.querySelectorAll('#runs-table tbody tr').length === 100"
+        measure(
+            "runs table, first page drawn (browser)",
+            0.5,
+            lambda: browser_time(browser, f"{base}/experiments/bench", drawn_table, f"{base}/"),
+            rows,
+        )
+        measure(
+            "runs table, filtered + sorted drawn (browser)",
+            1.0,
+            lambda: browser_time(browser, f"{base}/experiments/bench?{query}", drawn_table, f"{base}/"),
+            rows,
+        )
+        sweep_json = f"{base}/ui/api/sweeps/{made['sweep_id']}"
+        measure(f"sweep data, {args.trials} trials, first request (HTTP)", None, lambda: http_time(sweep_json), rows)
+        measure(
+            f"sweep importances, {args.trials} trials, first request (HTTP)",
+            None,
+            lambda: http_time(sweep_json + "/importances"),
+            rows,
+        )
+        measure(f"sweep data, {args.trials} trials, unchanged since (HTTP)", None, lambda: http_time(sweep_json), rows)
+        sweep_ready = (
+            "document.body.dataset.ready && document.querySelector('#chart-history .main-svg') && "
+            "document.querySelector('#chart-parallel .main-svg') && "
+            f"document.querySelector('#chart-history').data[0].x.length === {args.trials - args.trials // 10}"
+        )
+        measure(
+            f"sweep page, {args.trials} trials drawn (browser)",
+            2.0,
+            lambda: browser_time(
+                browser, f"{base}/sweeps/{made['sweep_id']}", sweep_ready, f"{base}/sweeps/{made['sweep_id']}"
+            ),
+            rows,
+        )
+        series_ready = (
+            "document.body.dataset.ready && document.querySelector('.metric-chart .main-svg') && "
+            f"Math.max(...document.querySelector('.metric-chart').data[0].y) === {SPIKE}"
+        )
+        measure(
+            f"run page, {args.points}-point series drawn, spike kept (browser)",
+            1.0,
+            lambda: browser_time(
+                browser, f"{base}/runs/{made['long_run']}", series_ready, f"{base}/sweeps/{made['sweep_id']}"
+            ),
+            rows,
+        )
+        if not args.no_mlflow:
+            ml_path = workdir / "mlflow.db"
+            print("filling the MLflow store with the same runs", flush=True)
+            experiment_id = mlflow_fill(ml_path, args.runs)
+            value = mlflow_first_page(browser, ml_path, workdir, experiment_id)
+            shown = f"{value:.3f} s" if isinstance(value, float) else value
+            rows.append(("mlflow ui: runs table, first page with the newest run (browser)", shown, "for comparison"))
+            print(f"  mlflow: {shown}", flush=True)
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'measure'.ljust(width)}  {'time':>10}  target")
+    for name, value, target in rows:
+        print(f"{name.ljust(width)}  {value:>10}  {target}")
+    print(f"\n(store and logs in {workdir})")
+
+
+if __name__ == "__main__":
+    main()

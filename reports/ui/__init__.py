@@ -1,0 +1,39 @@
+"""The live UI (SPEC §9): HTML pages and their JSON data as Starlette routes over a tracking server.
+
+`add_ui(app)` puts the pages on the app `tracking.server.build_app` made, next to the API.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from reports.ui import compare_page, experiments_page, models_page, run_page, signin, static_files, sweep_page
+from reports.ui.core import Ui
+from tracking import TrackingClient
+from tracking.server.context import Server
+
+__all__ = ["Ui", "add_ui", "ui_routes"]
+
+
+def ui_routes(ui: Ui) -> list[BaseRoute]:
+    return [
+        *static_files.routes(),
+        *signin.routes(ui),
+        *experiments_page.routes(ui),
+        *run_page.routes(ui),
+        *sweep_page.routes(ui),
+        *compare_page.routes(ui),
+        *models_page.routes(ui),
+    ]
+
+
+def add_ui(app: Starlette, *, secure_cookies: bool = False) -> Ui:
+    """Add the UI to a tracking server's app; ``secure_cookies`` when it is served over HTTPS."""
+    server: Server = app.state.server
+    # A reading client over the server's own store: the report's loaders take a client.
+    client = TrackingClient(store=server.store, artifacts=server.artifact_root, user="ui")
+    ui = Ui(server, client, secure_cookies=secure_cookies)
+    app.router.routes.extend(ui_routes(ui))
+    app.state.ui = ui
+    return ui

@@ -1,0 +1,180 @@
+"use strict";
+// `/sweeps/{id}`: the sweep page. It polls its JSON while the sweep runs and redraws in place
+// (Plotly.react), so trials appear without a reload; brushing on the parallel axes survives.
+(() => {
+  const { el, data, path, api, num, status, card, kv, table } = UI;
+  const app = document.getElementById("app");
+  const url = "/ui/api/sweeps/" + encodeURIComponent(data.sweep_id);
+  const colours = { FINISHED: "#1a7f37", RUNNING: "#2457c5", PRUNED: "#d4a72c", FAILED: "#b42318", KILLED: "#8c959f" };
+
+  const slots = {};
+  const slot = (id, title, wide) => {
+    slots[id] = el("div", { id: "section-" + id });
+    return el("section", { class: "card", style: wide ? "grid-column: 1 / -1" : null }, el("h2", {}, title), slots[id]);
+  };
+  const liveBadge = el("span", { id: "live", class: "live", hidden: true }, "live");
+  app.append(
+    el("div", { class: "grid" }, slot("progress", "Progress"), slot("summary", "Summary")),
+    card(null, el("h2", {}, "Leaderboard ", liveBadge), slots.leaderboard = el("div", { id: "section-leaderboard" })),
+    el("div", { class: "grid" },
+      slot("history", "Optimization history"), slot("curves", "Learning curves"),
+      slot("parallel", "Parallel coordinates", true), slot("importances", "Parameter importances"),
+      slot("pareto", "Pareto front"), slot("verdict", "Best vs runner-up: noise"), slot("failures", "Failed and pruned trials", true)));
+
+  const charts = {};
+  function chart(id, traces, layout, height) {
+    if (!charts[id]) {
+      charts[id] = el("div", { class: "chart", id: "chart-" + id });
+      slots[id].replaceChildren(charts[id]);
+    }
+    if (height) charts[id].style.height = height + "px";
+    return Plotly.react(charts[id], traces, UI.layoutBase(layout), UI.plotConfig);
+  }
+  function noChart(id, text) { delete charts[id]; slots[id].replaceChildren(el("p", { class: "note" }, text)); }
+  function withNote(id, note) {
+    let holder = slots[id].querySelector("p.figure-note");
+    if (!note) { if (holder) holder.remove(); return; }
+    if (!holder) { holder = el("p", { class: "note figure-note" }); slots[id].append(holder); }
+    holder.textContent = note;
+  }
+  function progress(p, d) {
+    const order = ["FINISHED", "RUNNING", "PRUNED", "FAILED", "KILLED"];
+    const total = Math.max(p.budget || 0, p.trials, 1);
+    const bar = el("div", { class: "progress", title: "trials by status" },
+      order.map((s) => el("span", { style: `width:${(100 * (p.counts[s] || 0)) / total}%;background:${colours[s]}` })));
+    const counts = order.filter((s) => p.counts[s]).map((s) => `${p.counts[s]} ${s.toLowerCase()}`).join(", ") || "no trials yet";
+    slots.progress.replaceChildren(
+      el("p", {}, el("strong", { id: "trial-count", "data-trials": p.trials }, String(p.trials)), p.budget ? ` of ${p.budget} trials` : " trials", " · ", status(d.status)),
+      bar, el("p", { class: "note", id: "status-counts" }, counts));
+  }
+
+  function leaderboard(board, objectives) {
+    const columns = [
+      { label: "rank", num: true, value: (r) => r.rank === null ? "—" : String(r.rank) },
+      { label: "trial", num: true, value: (r) => r.number === null ? "—" : String(r.number) },
+      { label: "name", value: (r) => el("a", { href: path.run(r.run_id) }, r.name) },
+      { label: "status", value: (r) => status(r.status) },
+      ...objectives.map((o, i) => ({ label: `${o.name} (${o.goal === "maximize" ? "max" : "min"})`, num: true, value: (r) => num(r.values[i]) })),
+      ...board.params.map((k) => ({ label: k, value: (r) => { const v = r.params[k]; return v === undefined ? "" : (isNaN(Number(v)) ? v : num(v)); } })),
+    ];
+    slots.leaderboard.replaceChildren(table(columns, board.rows, { id: "leaderboard-table" }),
+      board.total > board.rows.length ? el("p", { class: "note" }, `showing the first ${board.rows.length} of ${board.total} trials`) : "");
+  }
+
+  function history(list) {
+    const h = list[0];
+    if (!h || !h.numbers.length) { noChart("history", "no trial finished with an objective value yet"); return; }
+    const traces = [
+      { type: UI.traceType(h.numbers.length), mode: "markers", name: "trial", x: h.numbers, y: h.values, marker: { size: 5, color: "#2457c5", opacity: 0.7 },
+        hovertemplate: "trial %{x}<br>%{y}<extra></extra>" },
+      { type: UI.traceType(h.numbers.length), mode: "lines", name: "best so far", x: h.numbers, y: h.best, line: { color: "#b42318", width: 2, shape: "hv" } },
+    ];
+    if (h.pruned_numbers.length) traces.push({ type: UI.traceType(h.numbers.length), mode: "markers", name: "pruned (last value)", x: h.pruned_numbers, y: h.pruned_values, marker: { size: 5, color: "#d4a72c", symbol: "x" } });
+    chart("history", traces, { xaxis: { title: { text: "trial" }, tickformat: "d", automargin: true, gridcolor: "#eef0f3" },
+      yaxis: { title: { text: h.objective }, type: h.scale, automargin: true, gridcolor: "#eef0f3" } });
+  }
+
+  function curves(c) {
+    if (!c || !c.series.length) { noChart("curves", "no trial logged a metric over more than one step"); return; }
+    const points = c.series.reduce((n, s) => n + s.steps.length, 0);
+    const traces = c.series.map((s) => ({ type: UI.traceType(points), mode: "lines", name: s.label, x: s.steps, y: s.values,
+      line: { width: s.pruned ? 1 : 2, dash: s.pruned ? "dot" : "solid" }, opacity: s.pruned ? 0.5 : 1, showlegend: !s.pruned }));
+    chart("curves", traces, { xaxis: { title: { text: "step" }, automargin: true, gridcolor: "#eef0f3" },
+      yaxis: { title: { text: c.metric }, type: c.scale, automargin: true, gridcolor: "#eef0f3" } });
+    withNote("curves", c.note);
+  }
+
+  function parallel(p) {
+    if (!p) { noChart("parallel", "needs at least 2 finished trials and a parameter that varies"); return; }
+    const old = charts.parallel && charts.parallel.data && charts.parallel.data[0] ? charts.parallel.data[0].dimensions : [];
+    const kept = {};
+    for (const d of old || []) if (d.constraintrange) kept[d.label] = d.constraintrange;
+    const dims = p.axes.map((a, i) => ({ label: a.name.length > 22 ? a.name.slice(0, 21) + "…" : a.name, values: p.columns[i], range: [0, 1],
+      tickvals: a.ticks, ticktext: a.labels, constraintrange: kept[a.name.length > 22 ? a.name.slice(0, 21) + "…" : a.name] }));
+    chart("parallel", [{ type: "parcoords", line: { color: p.colour, colorscale: "Viridis", showscale: false }, dimensions: dims,
+      labelangle: -20, labelside: "top" }], { margin: { l: 70, r: 70, t: 70, b: 30 } });
+    withNote("parallel", (p.note ? p.note + "; " : "") + "drag along an axis to brush; click outside the brush to clear it");
+  }
+
+  function importances(list) {
+    const r = (list || []).find((x) => x.pairs.length);
+    if (!r) { noChart("importances", (list || []).map((x) => x.note).filter(Boolean).join("; ") || "nothing to show yet"); return; }
+    const pairs = [...r.pairs].reverse();
+    chart("importances", [{ type: "bar", orientation: "h", x: pairs.map((p) => p[1]), y: pairs.map((p) => p[0]), marker: { color: "#2457c5" } }],
+      { xaxis: { title: { text: `importance (${r.evaluator})` }, automargin: true, gridcolor: "#eef0f3" }, yaxis: { automargin: true }, showlegend: false },
+      Math.min(360, 110 + 34 * pairs.length));
+    withNote("importances", r.note);
+  }
+
+  function pareto(p, multi) {
+    if (!multi) { noChart("pareto", "single-objective sweep: no Pareto front"); return; }
+    if (!p) { noChart("pareto", "no trial finished with all objective values yet"); return; }
+    chart("pareto", [
+      { type: UI.traceType(p.x.length), mode: "markers", name: "trials", x: p.x, y: p.y, marker: { size: 6, color: "#8c959f" } },
+      { type: UI.traceType(p.x.length), mode: "lines+markers", name: "Pareto front", x: p.front_x, y: p.front_y, marker: { size: 8, color: "#b42318" } },
+    ], { xaxis: { title: { text: p.objectives[0] }, type: p.scales[0], automargin: true },
+         yaxis: { title: { text: p.objectives[1] }, type: p.scales[1], automargin: true } });
+    withNote("pareto", p.note);
+  }
+
+  function verdict(v) {
+    const pairs = [["verdict", v.verdict || "—"], ["why", v.message || "—"]];
+    if (v.gap !== null && v.gap !== undefined) pairs.push(["gap", num(v.gap)]);
+    if (v.p_value !== null && v.p_value !== undefined) pairs.push(["p-value", num(v.p_value)], ["test", v.method]);
+    slots.verdict.replaceChildren(kv(pairs));
+  }
+
+  function failures(f) {
+    if (!f.total) { slots.failures.replaceChildren(el("p", { class: "note", id: "no-failures" }, "no failed or pruned trials")); return; }
+    const parts = [];
+    if (f.by_error.length) parts.push(el("p", {}, "commonest errors: ", f.by_error.map(([e, n]) => `${e} (${n})`).join(" · ")));
+    parts.push(table([
+      { label: "trial", num: true, value: (r) => r.trial },
+      { label: "name", value: (r) => r.name },
+      { label: "status", value: (r) => status(r.status) },
+      { label: "value", num: true, value: (r) => r.value },
+      { label: "params", value: (r) => r.params },
+      { label: "error", value: (r) => r.error ? el("details", { class: "err" }, el("summary", {}, r.summary), el("pre", { class: "error-text" }, r.error)) : r.summary },
+    ], f.rows, { id: "failures-table" }));
+    slots.failures.replaceChildren(...parts);
+  }
+
+  function draw(d) {
+    document.getElementById("title").textContent = `Sweep ${d.sweep_id} · ${d.name}`;
+    progress(d.progress, d);
+    slots.summary.replaceChildren(kv(d.summary));
+    leaderboard(d.leaderboard, d.objectives);
+    history(d.history);
+    curves(d.curves);
+    parallel(d.parallel);
+    pareto(d.pareto, d.objectives.length > 1);
+    verdict(d.verdict);
+    failures(d.failures);
+    liveBadge.hidden = !d.live;
+    document.body.dataset.trials = String(d.progress.trials);
+    document.body.dataset.live = d.live ? "1" : "0";
+  }
+
+  let importancesFor = null;
+
+  async function poll() {
+    let d;
+    try {
+      d = await api(url);
+    } catch (error) {
+      app.prepend(UI.message("could not refresh: " + error.message, "bad"));
+      UI.ready();
+      return;
+    }
+    draw(d);
+    if (d.finished !== importancesFor) {
+      // Importances come on their own request (a model fit); the rest is already drawn.
+      importancesFor = d.finished;
+      try { importances(await api(url + "/importances")); } catch (error) { noChart("importances", error.message); }
+    }
+    UI.ready();
+    // Poll while the sweep runs; poll once more after it ends, to show the final state.
+    if (d.live) setTimeout(poll, data.poll_ms);
+  }
+  poll();
+})();

@@ -1,0 +1,109 @@
+"""`/sweeps/{sweep_id}`: the live sweep page and the JSON it polls while the sweep runs."""
+
+from __future__ import annotations
+
+import threading
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from reports.errors import SweepNotFound
+from reports.sweep import Sweep, objectives_of, read_children
+from reports.ui import runs_query
+from reports.ui.core import Page, Req, Ui, data_endpoint, dumps, experiment_href, page_endpoint
+from reports.ui.experiments_page import sql_store
+from reports.ui.sweep_data import importances, payload
+from tracking import Run
+from tracking import sweep_layout as layout
+from tracking.auth.base import Role
+from tracking.errors import ExperimentNotFound
+from tracking.uri import mask_password
+
+POLL_MS = 2_000
+_CACHED_SWEEPS = 8  # each holds a loaded sweep: a few MB for 10,000 trials
+_LOCK = threading.Lock()
+
+
+def _parent(ui: Ui, sweep_id: str) -> Run:
+    """The sweep's parent run: by its whole id, else an unambiguous prefix (as `sweeps show` takes)."""
+    store = sql_store(ui)
+    found = runs_query.sweep_parents(store, sweep_id)
+    if not found:
+        found = runs_query.sweep_parents(store, sweep_id, prefix=True)
+        if len({whole for _, whole in found}) > 1:
+            shown = ", ".join(sorted({whole for _, whole in found}))
+            raise SweepNotFound(f"sweep id {sweep_id!r} is ambiguous: it starts {shown}; give more characters")
+    if not found:
+        raise SweepNotFound(f"no sweep with id {sweep_id!r}; `sweeps list` shows the sweeps of the store")
+    return ui.server.store.get_run(found[0][0])
+
+
+def _readable_parent(ui: Ui, req: Req, sweep_id: str) -> Run:
+    """The parent, if the caller may read its experiment; else as unknown as a missing sweep."""
+    parent = _parent(ui, sweep_id)
+    try:
+        ui.server.need_experiment(req.principal, parent.experiment_id, Role.READ)
+    except ExperimentNotFound:
+        raise SweepNotFound(f"no sweep with id {sweep_id!r}") from None
+    return parent
+
+
+def _load(ui: Ui, parent: Run) -> Sweep:
+    # `reports.sweep.load_sweep` without its lookup by tag (which reads every trial twice).
+    trials = tuple(
+        r
+        for r in read_children(ui.client, parent.run_id)
+        if r.tags.get(layout.KIND, layout.KIND_TRIAL) == layout.KIND_TRIAL
+    )
+    return Sweep(
+        sweep_id=parent.tags.get(layout.SWEEP_ID, ""),
+        parent=parent,
+        trials=trials,
+        objectives=objectives_of(parent, trials),
+        experiment=ui.server.store.get_experiment(parent.experiment_id).name,
+        store_uri=mask_password(ui.client.uri),
+    )
+
+
+def _loaded(ui: Ui, parent: Run) -> tuple[Sweep, dict[str, object], str]:
+    """The sweep and its page data, computed again only when the sweep has moved on."""
+    state = runs_query.sweep_state(sql_store(ui), parent.run_id)
+    cache: dict[str, tuple[object, Sweep, dict[str, object], str]] = ui.cache.setdefault("sweeps", {})
+    known = cache.get(parent.run_id)
+    if known is not None and known[0] == state:
+        return known[1], known[2], known[3]
+    sweep = _load(ui, parent)
+    data = payload(ui.client, sweep)
+    text = dumps(data)
+    with _LOCK:
+        if len(cache) >= _CACHED_SWEEPS:
+            cache.pop(next(iter(cache)))
+        cache[parent.run_id] = (state, sweep, data, text)
+    return sweep, data, text
+
+
+def sweep_json(ui: Ui, req: Req) -> object:
+    # Polls of an unchanged sweep get the same bytes: half a megabyte is not encoded again.
+    return Response(_loaded(ui, _readable_parent(ui, req, req.path["sweep_id"]))[2], media_type="application/json")
+
+
+def importances_json(ui: Ui, req: Req) -> object:
+    """Importances on their own request: a model fit must not hold the rest of the page back."""
+    sweep, data, _text = _loaded(ui, _readable_parent(ui, req, req.path["sweep_id"]))
+    return importances(sweep, int(data["finished"]), ui.cache.setdefault("importances", {}))  # type: ignore[call-overload]
+
+
+def sweep_page(ui: Ui, req: Req) -> Page:
+    parent = _readable_parent(ui, req, req.path["sweep_id"])
+    sweep_id = parent.tags.get(layout.SWEEP_ID, req.path["sweep_id"])
+    experiment = ui.server.store.get_experiment(parent.experiment_id).name
+    crumbs = (("Experiments", "/"), (experiment, experiment_href(experiment)))
+    return Page(f"Sweep {sweep_id}", "sweep.js", {"sweep_id": sweep_id, "poll_ms": POLL_MS}, crumbs=crumbs)
+
+
+def routes(ui: Ui) -> list[Route]:
+    return [
+        Route("/sweeps/{sweep_id}", page_endpoint(ui, sweep_page), methods=["GET"]),
+        Route("/ui/api/sweeps/{sweep_id}", data_endpoint(ui, sweep_json), methods=["GET"]),
+        Route("/ui/api/sweeps/{sweep_id}/importances", data_endpoint(ui, importances_json), methods=["GET"]),
+    ]
