@@ -130,7 +130,9 @@ def test_a_closed_client_refuses_with_tracking_errors(client: TrackingClient) ->
         (lambda: client.start_run("e"), StoreError),
         (lambda: client.search_runs("e"), StoreError),
         (lambda: client.log_param(run.run_id, "p", 1), StoreError),
-        (lambda: client.log_metric(run.run_id, "m", 1.0), tracking.SinkError),
+        (lambda: client.log_metric(run.run_id, "m", 1.0, step=3), tracking.SinkError),
+        # step=None reserves its steps in the store first: the store says it is closed.
+        (lambda: client.log_metric(run.run_id, "m", 1.0), StoreError),
         (lambda: client.list_experiments(), StoreError),
     ]:
         error = assert_tracking_error(call, expected)

@@ -54,8 +54,10 @@ def ui_server(ui_store: UiStore, tmp_path_factory: pytest.TempPathFactory) -> It
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    # Per module, not per session: while Playwright's sync API is open, this thread has a running
+    # asyncio loop, and every later test calling asyncio.run() (or Playwright again) would fail.
     with launch_chromium() as launched:
         yield launched
 
