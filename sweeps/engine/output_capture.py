@@ -91,17 +91,17 @@ class _LogHandler(logging.Handler):
     """Records of a capturing thread, for loggers whose handlers write to streams opened before the tee."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        captured = _active.get(record.thread or 0)
-        if captured is None:
-            return
         route = _route(logging.getLogger(record.name))
         if route == "none":
-            # This handler on the root hides logging.lastResort, which would have written the
-            # record to sys.stderr: do what it does, through the tee.
+            # This handler on the root hides logging.lastResort from every thread (the driver's
+            # own warnings too, e.g. a lost lease), which would have written the record to
+            # sys.stderr: do what it does, through the tee (kept too for a capturing thread).
             last = logging.lastResort
             if last is not None and record.levelno >= last.level:
                 sys.stderr.write(record.getMessage() + "\n")
-        elif route == "elsewhere":
+            return
+        captured = _active.get(record.thread or 0)
+        if captured is not None and route == "elsewhere":
             captured.write(self.format(record) + "\n")
 
 

@@ -58,3 +58,34 @@ def test_each_trial_keeps_its_output_and_a_failure_shows_its_last_lines(
     assert "  | about to fail: the input looks wrong" in out
     html = Path(result.report_path or "").read_text(encoding="utf-8")
     assert "the last lines of its output" in html and "about to fail: the input looks wrong" in html
+
+
+_DRIVER_WARNS = """
+import logging, threading
+from sweeps.engine.output_capture import capture_output
+
+started, done = threading.Event(), threading.Event()
+
+def trial():
+    with capture_output():
+        started.set()
+        done.wait(30)
+
+worker = threading.Thread(target=trial)
+worker.start()
+started.wait(30)
+logging.getLogger("sweeps.engine.lease").warning("this driver lost its lease")  # not the trial's thread
+done.set()
+worker.join()
+"""
+
+
+def test_the_drivers_own_warnings_still_reach_stderr_while_a_trial_captures() -> None:
+    import subprocess
+    import sys
+
+    # A process without logging set up (as `sweeps run` is): Python's last-resort handler prints
+    # warnings to stderr; the capture's root handler must not swallow other threads' records.
+    done = subprocess.run([sys.executable, "-c", _DRIVER_WARNS], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "this driver lost its lease" in done.stderr
