@@ -4,7 +4,9 @@ MLflow's UI on the same runs. Not a test: run it and read the table.
     .venv/bin/python benchmarks/ui.py [--runs 100000] [--trials 10000] [--points 1000000] [--no-mlflow]
 
 Times are wall clock on this machine, measured in headless Chromium (Debian's) against a real
-`sweeps ui` process; "drawn" means the page's charts exist in the DOM with every point handed over.
+`sweeps ui` process; "drawn" means the page's charts exist in the DOM with every point handed over
+(for the canvas parallel coordinates: every line stroked).
+Each browser time is the median of three page loads.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import json
 import math
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 import tracking  # noqa: E402
+from reports.plot_data import MAX_PARALLEL_LINES  # noqa: E402
 from tests.support import server as http_support  # noqa: E402
 from tests.support.browser import launch_chromium  # noqa: E402
 from tracking.store import schema as t  # noqa: E402
@@ -211,7 +215,12 @@ def http_time(url: str) -> float:
 
 
 def browser_time(browser, url: str, ready: str, warm: str | None = None) -> float:  # type: ignore[no-untyped-def]
-    """Seconds from navigation to ``ready`` (a JS condition), in a context already holding the scripts."""
+    """Seconds from navigation to ``ready`` (a JS condition): the median of three fresh contexts, each
+    already holding the scripts (one try on a shared 2-core machine swings by half a second)."""
+    return statistics.median(_browser_once(browser, url, ready, warm) for _ in range(3))
+
+
+def _browser_once(browser, url: str, ready: str, warm: str | None) -> float:  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     if warm:
@@ -221,6 +230,41 @@ def browser_time(browser, url: str, ready: str, warm: str | None = None) -> floa
     page.goto(url)
     page.wait_for_function(ready, timeout=120_000, polling=20)
     elapsed = time.perf_counter() - start
+    context.close()
+    return elapsed
+
+
+# Draws the parallel-coordinates chart (parcoords.js) once more in a holder of its own and times
+# it to the frame after: the page's own data, or ``lines`` random lines over 10 axes.
+PARCOORDS_ALONE = """async ([url, lines]) => {
+  const holder = document.createElement("div");
+  holder.className = "pc";
+  holder.style.width = "1300px";
+  document.getElementById("app").append(holder);
+  let p = (await (await fetch(url)).json()).parallel;
+  if (lines) {
+    let seed = 1;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const axes = [...Array(10).keys()].map((i) => ({ name: "param_" + i, ticks: [0, 1], labels: ["0", "1"] }));
+    const column = () => Array.from({ length: lines }, random);
+    p = { axes, columns: axes.map(column), colour: column() };
+  }
+  const start = performance.now();
+  new Parcoords.Chart(holder).update(p);
+  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  if (holder.dataset.drawn !== String(p.colour.length)) throw new Error("not every line was drawn");
+  return (performance.now() - start) / 1000;
+}"""
+
+
+def parcoords_alone(browser, url: str, data_url: str, lines: int = 0) -> float:  # type: ignore[no-untyped-def]
+    """Seconds the canvas parallel-coordinates chart takes to draw, to the next frame, on a page
+    already drawn: the sweep's own lines, or ``lines`` random ones over 10 axes."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("body[data-ready]", timeout=120_000)
+    elapsed = float(page.evaluate(PARCOORDS_ALONE, [data_url, lines]))
     context.close()
     return elapsed
 
@@ -393,9 +437,11 @@ def main() -> None:
             rows,
         )
         measure(f"sweep data, {args.trials} trials, unchanged since (HTTP)", None, lambda: http_time(sweep_json), rows)
+        # The parallel chart draws every finished trial up to the figure layer's limit.
+        parallel_lines = min(args.trials - args.trials // 10, MAX_PARALLEL_LINES)
         sweep_ready = (
             "document.body.dataset.ready && document.querySelector('#chart-history .main-svg') && "
-            "document.querySelector('#chart-parallel .main-svg') && "
+            f"document.querySelector('#chart-parallel').dataset.drawn === '{parallel_lines}' && "
             f"document.querySelector('#chart-history').data[0].x.length === {args.trials - args.trials // 10}"
         )
         measure(
@@ -404,6 +450,19 @@ def main() -> None:
             lambda: browser_time(
                 browser, f"{base}/sweeps/{made['sweep_id']}", sweep_ready, f"{base}/sweeps/{made['sweep_id']}"
             ),
+            rows,
+        )
+        sweep_page = f"{base}/sweeps/{made['sweep_id']}"
+        measure(
+            f"  of which: parallel coordinates, {parallel_lines} lines (canvas)",
+            None,
+            lambda: parcoords_alone(browser, sweep_page, sweep_json),
+            rows,
+        )
+        measure(
+            "  parallel coordinates, 10000 random lines x 10 axes (canvas)",
+            None,
+            lambda: parcoords_alone(browser, sweep_page, sweep_json, 10_000),
             rows,
         )
         series_ready = (

@@ -7,21 +7,18 @@ import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.importance import (
-    BaseImportanceEvaluator,
-    FanovaImportanceEvaluator,
-    MeanDecreaseImpurityImportanceEvaluator,
-    PedAnovaImportanceEvaluator,
-)
 from optuna.trial import FrozenTrial, TrialState
 
 from reports.space import param_value
 from reports.sweep import Objective, objective_values
 from tracking import Run, RunStatus
+
+if TYPE_CHECKING:
+    from optuna.importance import BaseImportanceEvaluator
 
 EvaluatorName = Literal["auto", "fanova", "mdi", "ped-anova"]
 
@@ -104,6 +101,14 @@ def _choose(evaluator: EvaluatorName, finished: int) -> str:
 
 
 def _make(name: str) -> BaseImportanceEvaluator:
+    # Here, not at the top: optuna.importance imports scikit-learn (seconds), and `sweeps show`
+    # reads the leaderboard through this package without computing any importance.
+    from optuna.importance import (
+        FanovaImportanceEvaluator,
+        MeanDecreaseImpurityImportanceEvaluator,
+        PedAnovaImportanceEvaluator,
+    )
+
     if name == "fanova":
         return FanovaImportanceEvaluator(n_trees=16, max_depth=8, seed=0)
     if name == "mdi":
@@ -120,10 +125,12 @@ def _one(
     notes = [f"{skipped} finished trial(s) left out: params outside the stored space"] if skipped else []
     # Fall back to the forest when the chosen evaluator cannot cope (e.g. PED-ANOVA on a
     # space where every trial ties); a report with a reason beats no report.
+    from optuna.importance import get_param_importances
+
     for candidate in dict.fromkeys([name, "mdi"]):
         try:
             with _quiet():
-                found = optuna.importance.get_param_importances(study, evaluator=_make(candidate), target=target)
+                found = get_param_importances(study, evaluator=_make(candidate), target=target)
         except (ValueError, RuntimeError, ZeroDivisionError, IndexError) as exc:
             notes.append(f"{_EVALUATOR_LABELS.get(candidate, candidate)} failed: {exc}")
             continue

@@ -20,6 +20,9 @@ from tracking import Run
 from tracking.error_text import error_summary
 
 MAX_FAILURE_ROWS = 300
+# Rows of the report's leaderboard: every trial of a 20,000-trial sweep made a 13 MB page that
+# took seconds to render and to open. The store lists them all (`sweeps runs --sweep ID`).
+MAX_LEADERBOARD_ROWS = 500
 MAX_ERROR_CHARS = 4_000
 # A number in an error message: "trial 17 diverged", "shape (3, 4)", "lr=1e-05", "at 0x7f3a…". Not one
 # inside a name ("float32", "conv2d"), so that different names stay different errors.
@@ -42,6 +45,7 @@ class Table:
     rows: tuple[tuple[Cell, ...], ...]
     row_classes: tuple[str, ...] = ()
     numeric: frozenset[int] = field(default_factory=frozenset)  # right-aligned columns
+    total: int | None = None  # rows there were, when only the first ones are shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +147,15 @@ def summary(sweep: Sweep, rows: Sequence[TrialRow], hypervolume: float | None) -
     return pairs
 
 
-def leaderboard_table(sweep: Sweep, order: Sequence[RankedTrial], param_keys: Sequence[str]) -> Table:
-    """Every trial, ranked ones first; each cell carries its sort key for the page's script."""
+def leaderboard_table(
+    sweep: Sweep, order: Sequence[RankedTrial], param_keys: Sequence[str], limit: int | None = None
+) -> Table:
+    """The first `limit` trials (default `MAX_LEADERBOARD_ROWS`) in leaderboard order, ranked ones first;
+    each cell carries its sort key for the page's script."""
+    limit = MAX_LEADERBOARD_ROWS if limit is None else limit
     runs = {r.run_id: r for r in sweep.trials}
+    total = len(order) if len(order) > limit else None
+    order = order[:limit]
     headers = ["rank", "trial", "name", "status", *(o.name for o in sweep.objectives)]
     if sweep.multi_objective:
         headers.append("front")
@@ -170,7 +180,7 @@ def leaderboard_table(sweep: Sweep, order: Sequence[RankedTrial], param_keys: Se
         rows.append(tuple(cells))
         classes.append("best" if item.rank == 1 else "ranked" if item.rank is not None else "apart")
     numeric = {0, 1, *range(4, len(headers) - len(param_keys) - 1)}
-    return Table(tuple(headers), tuple(rows), tuple(classes), frozenset(numeric))
+    return Table(tuple(headers), tuple(rows), tuple(classes), frozenset(numeric), total)
 
 
 def _int_cell(value: int | None) -> Cell:

@@ -8,8 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats
-
 from reports.sweep import Goal
 
 SEED_PARAM = "seed"
@@ -65,6 +63,8 @@ def summarize(values: Sequence[float], confidence: float = 0.95) -> tuple[float,
         return float(values[0]), math.nan, math.nan, math.nan
     mean = statistics.fmean(values)
     std = statistics.stdev(values)
+    from scipy import stats  # here: scipy.stats takes a second to import, and most callers never get here
+
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
     return mean, std, mean - half, mean + half
 
@@ -134,6 +134,8 @@ def noise_verdict(
         verdict: Verdict = "larger than noise" if sign * gap > 0 else "within noise"
         message = f"gap {_fmt(gap)}: every seed gave the same value, so the gap is {_plain(verdict)}"
         return NoiseVerdict(verdict, gap, None, "exact (no spread)", message)
+    from scipy import stats
+
     result = stats.ttest_ind(a, b, equal_var=False)
     p_value = float(result.pvalue)
     better = sign * gap > 0

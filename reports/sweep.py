@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reports.errors import ReportError, SweepNotFound
@@ -12,6 +14,7 @@ from tracking.sweep_layout import GOALS, OBJECTIVE_PREFIX, Goal, objective_key, 
 from tracking.uri import mask_password
 
 # Names that read as "lower is better" when no goal was recorded (plain runs, old sweeps).
+_PLAIN_ID = re.compile(r"[\w.-]+")  # safe inside a quoted filter value
 _MINIMIZE_HINTS = ("loss", "error", "err", "rmse", "mse", "mae", "time", "seconds", "latency", "duration", "regret")
 
 
@@ -74,6 +77,17 @@ def guess_goal(metric: str) -> Goal:
 
 def find_sweep(client: TrackingClient, sweep_id: str) -> Run:
     """The parent run of ``sweep_id`` (the newest one if, oddly, several carry the id)."""
+    if _PLAIN_ID.fullmatch(sweep_id):
+        # The parent alone, by both its tags in SQL: every trial carries the sweep id too, and
+        # reading 20,000 of them to find one parent took seconds.
+        kind = f"tags.`{layout.KIND}` = '{layout.KIND_SWEEP}'"
+        frame = client.search_runs(
+            filter=f"tags.`{layout.SWEEP_ID}` = '{sweep_id}' and {kind}",
+            order_by=["attributes.start_time desc"],
+            max_results=1,
+        )
+        if frame.height:
+            return client.get_run(frame["run_id"][0])
     parents = [r for r in client.runs_with_tag(layout.SWEEP_ID, sweep_id) if _is_parent(r)]
     if not parents:
         # An unambiguous prefix names a sweep too ("digits-sgd-1a" for "digits-sgd-1a2b3c4d").
@@ -111,12 +125,17 @@ def _not_found_message(client: TrackingClient, sweep_id: str) -> str:
 
 def load_sweep(client: TrackingClient, sweep_id: str) -> Sweep:
     """The parent and trial runs of ``sweep_id``; one query batch, no metric histories."""
-    parent = find_sweep(client, sweep_id)
-    children = read_children(client, parent.run_id)
+    return sweep_of(client, find_sweep(client, sweep_id))
+
+
+def sweep_of(client: TrackingClient, parent: Run, children: Sequence[Run] | None = None) -> Sweep:
+    """The sweep of an already-found parent run; ``children``: its child runs, when already read."""
+    if children is None:
+        children = read_children(client, parent.run_id)
     trials = tuple(r for r in children if r.tags.get(layout.KIND, layout.KIND_TRIAL) == layout.KIND_TRIAL)
     experiment = client.get_experiment(parent.experiment_id).name
     return Sweep(
-        sweep_id=parent.tags.get(layout.SWEEP_ID, sweep_id),  # the whole id, when a prefix named it
+        sweep_id=parent.tags.get(layout.SWEEP_ID, parent.run_id),
         parent=parent,
         trials=trials,
         objectives=objectives_of(parent, trials),

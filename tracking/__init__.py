@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tracking import sklearn  # light: scikit-learn itself loads on autolog() / log_model()
 from tracking.entities import Experiment, Metric, MetricPoint, MetricSummary, Run, RunStatus
 from tracking.errors import (
     ExperimentNotFound,
@@ -37,6 +36,7 @@ from tracking.errors import (
 from tracking.lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
+    from tracking import sklearn
     from tracking.client import TrackingClient, connect
     from tracking.fluent import (
         active_run,
@@ -148,6 +148,7 @@ _LAZY = {
     "set_store": "tracking.fluent",
     "set_tag": "tracking.fluent",
     "set_tags": "tracking.fluent",
+    "sklearn": "tracking.sklearn",  # its metrics need NumPy, which a CLI command should not pay for
     "start_run": "tracking.fluent",
 }
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal, overload
 
 from tracking.artifacts import ArtifactInfo, Artifacts
 from tracking.entities import Experiment, Metric, MetricPoint, Run, RunStatus
-from tracking.errors import ExperimentNotFound, InvalidParameter, LifecycleError, RunFinished, RunNotFound
+from tracking.errors import ExperimentNotFound, InvalidParameter, LifecycleError, RunDeleted, RunFinished, RunNotFound
 from tracking.limits import RUN_ID_LEN
 from tracking.models import payload_tag, save_model
 from tracking.point_block import PointBlock
@@ -195,7 +195,10 @@ class TrackingClient:
         below it) is refused with `RunInUse`; deleting it twice with `LifecycleError`.
         """
         self._sink.flush(run_ids=(run_id,))
-        return self._store.delete_run(check_run_id(run_id))
+        hidden = self._store.delete_run(check_run_id(run_id))
+        with self._lock:  # their next write asks the store again, which refuses it
+            self._writable.difference_update(hidden)
+        return hidden
 
     def restore_run(self, run_id: str) -> list[str]:
         """Undo `delete_run`: the run and the runs its deletion hid (not those deleted on their own); the ids."""
@@ -208,6 +211,8 @@ class TrackingClient:
         self._sink.flush(report=False)
         hidden = self._store.delete_experiment(experiment.experiment_id)
         self._experiments.pop(name, None)
+        with self._lock:  # its runs' ids are not returned: every run is asked about again, once
+            self._writable.clear()
         return hidden
 
     def restore_experiment(self, name: str) -> int:
@@ -555,14 +560,21 @@ class TrackingClient:
         """The run's artifact folder (on a server: streamed through it)."""
         return self._store.artifacts(self._store.get_run(run_id))
 
+    def writable_artifacts(self, run_id: str) -> Artifacts:
+        """`artifacts` of a run that takes writes: `RunDeleted` for a deleted run (from the same lookup)."""
+        run = self._store.get_run(run_id)
+        if run.deleted:
+            raise RunDeleted.of(run_id)
+        return self._store.artifacts(run)
+
     def log_artifact(self, run_id: str, path: str | os.PathLike[str], name: str | None = None) -> str:
-        return self.artifacts(run_id).put_file(path, name)
+        return self.writable_artifacts(run_id).put_file(path, name)
 
     def log_dict(self, run_id: str, obj: object, name: str) -> str:
-        return self.artifacts(run_id).put_json(obj, name)
+        return self.writable_artifacts(run_id).put_json(obj, name)
 
     def log_text(self, run_id: str, text: str, name: str) -> str:
-        return self.artifacts(run_id).put_bytes(text.encode(), name)
+        return self.writable_artifacts(run_id).put_bytes(text.encode(), name)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[ArtifactInfo]:
         return self.artifacts(run_id).list(path)
@@ -572,7 +584,7 @@ class TrackingClient:
 
     def log_model(self, run_id: str, model: object, name: str = "model", **kwargs: object) -> str:
         """Save ``model`` as a model folder under the run's artifacts; returns ``runs:/<id>/<name>``."""
-        info = save_model(model, self.artifacts(run_id), name, **kwargs)  # type: ignore[arg-type]
+        info = save_model(model, self.writable_artifacts(run_id), name, **kwargs)  # type: ignore[arg-type]
         self.set_tags(run_id, {payload_tag(info.path): info.sha256})  # what load_model checks against
         return f"runs:/{run_id}/{name}"
 

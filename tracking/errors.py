@@ -148,6 +148,17 @@ class LifecycleError(TrackingError):
     already deleted, restoring one that is not, starting a run in a deleted experiment."""
 
 
+class RunDeleted(LifecycleError):
+    """The run is soft-deleted: it takes no params, metrics, tags or artifacts until it is restored."""
+
+    @classmethod
+    def of(cls, run_id: str) -> RunDeleted:
+        return cls(
+            f"run {run_id} is deleted; it takes no more params, metrics, tags or artifacts. "
+            f"Restore it first (client.restore_run({run_id!r}) or `sweeps runs restore {run_id}`)"
+        )
+
+
 class RunInUse(LifecycleError):
     """The run (or a child it would take along) backs a registered model version: it is kept
     while the version exists, so the model's files and lineage stay."""

@@ -1,4 +1,4 @@
-"""Lazy package exports (PEP 562): a name is imported from its module on first use, then cached."""
+"""Lazy package exports (PEP 562): a name (or a submodule) is imported on first use, then cached."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def lazy_exports(
         module = lazy.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
+        imported = importlib.import_module(module)
+        # A name that maps to its own submodule (``tracking.sklearn``) is that module.
+        value = imported if module == f"{package}.{name}" else getattr(imported, name)
         namespace[name] = value  # later lookups skip this function
         return value
 

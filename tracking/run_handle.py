@@ -82,7 +82,7 @@ class ActiveRun:
 
     def _put_bytes(self, data: bytes, name: str) -> str:
         # The object was encoded (and checked) first: a bad one stores nothing.
-        return self.client.artifacts(self.run_id).put_bytes(data, name)
+        return self.client.writable_artifacts(self.run_id).put_bytes(data, name)
 
     def log_model(self, model: object, name: str = "model", **kwargs: object) -> str:
         """Save ``model`` under this run's artifacts; returns its ``runs:/`` URI."""

@@ -11,7 +11,9 @@ from starlette.routing import BaseRoute
 from reports.ui import compare_page, experiments_page, models_page, run_page, signin, static_files, sweep_page
 from reports.ui.core import Ui
 from tracking import TrackingClient
+from tracking.auth.ui_sessions import SqlSessions
 from tracking.server.context import Server
+from tracking.store.sql_store import SqlStore
 
 __all__ = ["Ui", "add_ui", "ui_routes"]
 
@@ -33,7 +35,9 @@ def add_ui(app: Starlette, *, secure_cookies: bool = False) -> Ui:
     server: Server = app.state.server
     # A reading client over the server's own store: the report's loaders take a client.
     client = TrackingClient(store=server.store, artifacts=server.artifact_root, user="ui")
-    ui = Ui(server, client, secure_cookies=secure_cookies)
+    # Sessions live in the store: with `--workers > 1` any worker may answer a signed-in request.
+    sessions = SqlSessions(server.store.engine) if server.checks and isinstance(server.store, SqlStore) else None
+    ui = Ui(server, client, sessions=sessions, secure_cookies=secure_cookies)
     app.router.routes.extend(ui_routes(ui))
     app.state.ui = ui
     return ui

@@ -24,10 +24,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from reports.errors import ReportError, SweepNotFound
-from reports.ui.sessions import COOKIE, Session, Sessions, same_token
+from reports.ui.sessions import COOKIE, Session, SqlSessions, same_token, session_of
 from tracking import TrackingClient
 from tracking.auth.base import Principal
-from tracking.errors import PermissionDenied, TrackingError, Unauthenticated
+from tracking.errors import PermissionDenied, TrackingError
 from tracking.server.context import Server
 from tracking.server.errors import error_response
 from tracking.wire import error_code
@@ -56,7 +56,7 @@ class Ui:
 
     server: Server
     client: TrackingClient
-    sessions: Sessions = field(default_factory=Sessions)
+    sessions: SqlSessions | None = None  # in the store; None under ``sweeps ui`` (nobody signs in)
     open_csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     secure_cookies: bool = False
     cache: dict[str, Any] = field(default_factory=dict)
@@ -163,15 +163,13 @@ def same_origin(request: Request) -> bool:
 async def caller_of(ui: Ui, request: Request) -> Caller | None:
     if not ui.auth:
         return Caller(ui.server.authorizer.authenticate(None), ui.open_csrf, False)
-    session = ui.sessions.get(request.cookies.get(COOKIE))
+    if ui.sessions is None:
+        return None
+    # A store read: the session and its token's row, so a revoked token ends its sessions at once.
+    session = await run_in_threadpool(session_of, ui.sessions, request.cookies.get(COOKIE))
     if session is None:
         return None
-    try:
-        principal = await run_in_threadpool(ui.server.authorizer.authenticate, session.token)
-    except Unauthenticated:
-        ui.sessions.end(request.cookies.get(COOKIE))  # the token was revoked or expired
-        return None
-    return Caller(principal, session.csrf, True)
+    return Caller(session.principal, session.csrf, True)
 
 
 def status_of(exc: BaseException) -> int:

@@ -61,7 +61,9 @@ def home(ui: Ui, req: Req) -> Page:
 
 def experiment_page(ui: Ui, req: Req) -> Page:
     experiment = experiment_named(ui, req, req.path["name"])
-    data = {"experiment": experiment.name, "page_size": PAGE_SIZE}
+    # The page the URL asks for (its filter, order and offset) comes inside the HTML: the table is
+    # drawn as soon as the script runs, not one more request later.
+    data = {"experiment": experiment.name, "page_size": PAGE_SIZE, "first": runs_data(ui, req)}
     return Page(experiment.name, "runs.js", data, charts=False, crumbs=(("Experiments", "/"),))
 
 

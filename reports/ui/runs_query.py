@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import Connection, and_, asc, desc, distinct, exists, func, not_, select
 
 from tracking import Run
 from tracking import sweep_layout as layout
+from tracking.search.compiler import compile_order_by
+from tracking.search.filter import OrderKey, parse_order_by
 from tracking.search.runs_query import select_run_ids
 from tracking.store import schema as t
 from tracking.store.engine import read_connection
@@ -74,9 +76,15 @@ def runs_page(
     The total is a query of its own (`count_runs`): the page must not wait for it.
     """
     limit = max(1, min(limit, MAX_PAGE))
-    ids = _matching(experiment_id, filter_text, order_by, limit + 1, top_level, parent_run_id)
+    keys = parse_order_by(list(order_by))
     with read_connection(store.engine) as conn:
-        page_ids = list(conn.execute(ids.offset(max(offset, 0))).scalars())
+        if keys and keys[0].ident.kind == "metrics":
+            page_ids = _by_metric(
+                conn, keys[0], experiment_id, filter_text, order_by[1:], offset, limit + 1, top_level, parent_run_id
+            )
+        else:
+            ids = _matching(experiment_id, filter_text, order_by, limit + 1, top_level, parent_run_id)
+            page_ids = list(conn.execute(ids.offset(max(offset, 0))).scalars())
         more = len(page_ids) > limit
         page_ids = page_ids[:limit]
         children: dict[str, int] = {}
@@ -89,6 +97,50 @@ def runs_page(
             ).all()
             children = {row[0]: int(row[1]) for row in rows}
     return RunsPage(store.get_runs(page_ids), more, children)
+
+
+def _by_metric(
+    conn: Connection,
+    key: OrderKey,
+    experiment_id: int,
+    filter_text: str | None,
+    rest: Sequence[str],
+    offset: int,
+    want: int,
+    top_level: bool,
+    parent_run_id: str | None,
+) -> list[str]:
+    """The page of a table sorted by a metric first, in `select_run_ids`'s order, read off the
+    metric's (key, last_value) index: the runs that have the metric walked in its order until a page
+    is found, then those without it (or NaN), which that order puts last either way.
+
+    `select_run_ids` sorts on a subquery per run: all 100,000 runs are visited and sorted before
+    the first row comes back (about a second on SQLite; this takes milliseconds).
+    """
+    sort = t.metric_summaries.alias("sort_key")
+    has = and_(sort.c.run_id == t.runs.c.run_id, sort.c.key == key.ident.key, sort.c.last_value.is_not(None))
+    then = [*compile_order_by(list(rest)), t.runs.c.start_time.desc(), t.runs.c.run_id]
+    ids = _matching(experiment_id, filter_text, rest, want, top_level, parent_run_id).order_by(None)
+    having = ids.join_from(t.runs, sort, has)
+    by_value = (desc if key.descending else asc)(sort.c.last_value)
+    offset = max(offset, 0)
+    found = list(conn.execute(having.order_by(by_value, *then).offset(offset)).scalars())
+    if len(found) >= want:
+        return found
+    skip = 0  # into the runs without the metric: none of them is on an earlier page
+    if not found and offset:
+        counted = select(func.count()).select_from(having.limit(None).subquery())
+        skip = max(offset - int(conn.execute(counted).scalar_one()), 0)
+    other = t.metric_summaries.alias("no_key")
+    lacking = ids.where(
+        not_(
+            exists().where(
+                other.c.run_id == t.runs.c.run_id, other.c.key == key.ident.key, other.c.last_value.is_not(None)
+            )
+        )
+    )
+    rows = conn.execute(lacking.order_by(*then).limit(want - len(found)).offset(skip)).scalars()
+    return [*found, *rows]
 
 
 def count_runs(

@@ -84,11 +84,15 @@ def downsample(steps: np.ndarray, values: np.ndarray, buckets: int = DEFAULT_BUC
     return steps[keep], values[keep]
 
 
+# Per bucket: the step of its lowest value, and the step of its highest with the bucket's count
+# ("step,count": a scalar subquery has one column). With a single min() or max() in a query,
+# SQLite's bare column comes from that row; the counts add up to the range's total, so no pass of
+# its own counts a million points.
 _PER_BUCKET = """
 WITH RECURSIVE b(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM b WHERE i + 1 < :nb)
 SELECT (SELECT step FROM (SELECT step, min(value) FROM metrics WHERE series_id = :sid
           AND step >= :first + (i * :span) / :nb AND step < :first + ((i + 1) * :span) / :nb)),
-       (SELECT step FROM (SELECT step, max(value) FROM metrics WHERE series_id = :sid
+       (SELECT step || ',' || n FROM (SELECT step, max(value), count(*) AS n FROM metrics WHERE series_id = :sid
           AND step >= :first + (i * :span) / :nb AND step < :first + ((i + 1) * :span) / :nb))
 FROM b
 """
@@ -100,21 +104,27 @@ def _sqlite_buckets(
     """Each bucket's min and max found by SQLite itself, one primary-key range per bucket (its
     min()/max() rows carry their step): a million points never become Python objects.
     None when the range is small enough to send whole."""
-    bounds = {"sid": series_id, "lo": lo, "hi": hi}
+    bounds = {"sid": series_id, "lo": lo, "hi": hi, "whole": 2 * buckets + 3}
+    in_range = "FROM metrics WHERE series_id = :sid AND step BETWEEN :lo AND :hi"
     with read_connection(store.engine) as conn:
-        total, first, last = conn.execute(
-            text(
-                "SELECT count(*), min(step), max(step) FROM metrics WHERE series_id = :sid AND step BETWEEN :lo AND :hi"
-            ),
-            bounds,
-        ).one()
-        if not total or total <= 2 * buckets + 2:
+        # Whether there is more than a chart's worth, counting no further than that.
+        enough = conn.execute(text(f"SELECT count(*) FROM (SELECT 1 {in_range} LIMIT :whole)"), bounds).scalar()
+        if not enough or enough < bounds["whole"]:
             return None
+        # Two primary-key seeks (one min() and one max() in one query would scan the range).
+        first = conn.execute(text(f"SELECT min(step) {in_range}"), bounds).scalar()
+        last = conn.execute(text(f"SELECT max(step) {in_range}"), bounds).scalar()
         span = int(last) - int(first) + 1
         args = {"sid": series_id, "nb": buckets, "first": int(first), "span": span}
         picked = {int(first), int(last)}
-        for low_step, high_step in conn.execute(text(_PER_BUCKET), args):
-            picked.update(int(x) for x in (low_step, high_step) if x is not None)
+        total = 0
+        for low_step, high in conn.execute(text(_PER_BUCKET), args):
+            if low_step is not None:
+                picked.add(int(low_step))
+            if high is not None:
+                high_step, count = str(high).split(",")
+                picked.add(int(high_step))
+                total += int(count)
         steps = sorted(picked)
         found: dict[int, float | None] = {}
         for part in range(0, len(steps), 500):

@@ -50,11 +50,13 @@ def routes(ui: Ui) -> list[Route]:
             return _signin_page("sign in from this server's own page", target, 403)
         token = (form.get("token") or "").strip()
         try:
-            await run_in_threadpool(ui.server.authorizer.authenticate, token)
+            principal = await run_in_threadpool(ui.server.authorizer.authenticate, token)
         except Unauthenticated:
+            principal = None
+        if principal is None or principal.token_id is None or ui.sessions is None:
             # Never echo the token; one message for unknown, expired and revoked ones alike.
             return _signin_page("that token is not valid (unknown, expired or revoked)", target, 401)
-        session_id, _session = ui.sessions.open(token)
+        session_id = await run_in_threadpool(ui.sessions.open, principal.token_id)
         response = RedirectResponse(target, status_code=303)
         session_cookie(ui, response, session_id)
         return response
@@ -65,7 +67,8 @@ def routes(ui: Ui) -> list[Route]:
         if caller is not None and caller.signed_in:
             if not same_origin(request) or not same_token(caller.csrf, form.get("csrf")):
                 return Response("sign out from this server's own page", status_code=403)
-            ui.sessions.end(request.cookies.get(COOKIE))
+            if ui.sessions is not None:
+                await run_in_threadpool(ui.sessions.end, request.cookies.get(COOKIE))
         response = RedirectResponse("/signin" if ui.auth else "/", status_code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=ui.secure_cookies)
         return response

@@ -22,6 +22,7 @@ from tracking.uri import mask_password
 POLL_MS = 2_000
 _CACHED_SWEEPS = 8  # each holds a loaded sweep: a few MB for 10,000 trials
 _LOCK = threading.Lock()
+_LOADING = threading.Lock()
 
 
 def _parent(ui: Ui, sweep_id: str) -> Run:
@@ -67,19 +68,22 @@ def _load(ui: Ui, parent: Run) -> Sweep:
 
 def _loaded(ui: Ui, parent: Run) -> tuple[Sweep, dict[str, object], str]:
     """The sweep and its page data, computed again only when the sweep has moved on."""
-    state = runs_query.sweep_state(sql_store(ui), parent.run_id)
     cache: dict[str, tuple[object, Sweep, dict[str, object], str]] = ui.cache.setdefault("sweeps", {})
-    known = cache.get(parent.run_id)
-    if known is not None and known[0] == state:
-        return known[1], known[2], known[3]
-    sweep = _load(ui, parent)
-    data = payload(ui.client, sweep)
-    text = dumps(data)
-    with _LOCK:
-        if len(cache) >= _CACHED_SWEEPS:
-            cache.pop(next(iter(cache)))
-        cache[parent.run_id] = (state, sweep, data, text)
-    return sweep, data, text
+    # One load at a time: the page asks for its data and its importances at once, and two
+    # threads loading the same 10,000 trials would each take twice as long on a small machine.
+    with _LOADING:
+        state = runs_query.sweep_state(sql_store(ui), parent.run_id)
+        known = cache.get(parent.run_id)
+        if known is not None and known[0] == state:
+            return known[1], known[2], known[3]
+        sweep = _load(ui, parent)
+        data = payload(ui.client, sweep)
+        text = dumps(data)
+        with _LOCK:
+            if len(cache) >= _CACHED_SWEEPS:
+                cache.pop(next(iter(cache)))
+            cache[parent.run_id] = (state, sweep, data, text)
+        return sweep, data, text
 
 
 def sweep_json(ui: Ui, req: Req) -> object:

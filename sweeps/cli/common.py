@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import click
@@ -32,6 +33,15 @@ def store_option(fn: F) -> F:
         metavar="URI",
         help="Tracking store URI (default: $SWEEPS_STORE, else sqlite:///sweeps.db).",
     )(fn)
+
+
+# ``--user``: who a registry change is by, for the audit log.
+user_option = click.option("--user", default=None, help="Who, for the audit log (default: $SWEEPS_USER, then login).")
+
+
+def when_text(ms: int) -> str:
+    """An epoch-milliseconds time as the models commands print it (UTC, to the second)."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def not_found_text(exc: BaseException, uri: str) -> str:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import click
 
-from sweeps.cli.common import open_client, store_option
+from sweeps.cli.common import open_client, store_option, user_option, when_text
 from tracking.errors import TrackingError
 from tracking.registry import ModelRegistry, PromotionDecision, Stage, check_alias
 
 EXIT_CHAMPION_KEPT = 3
 
 _reason_option = click.option("--reason", default=None, help="Why; kept in the audit log.")
-_user_option = click.option("--user", default=None, help="Who, for the audit log (default: $SWEEPS_USER, then login).")
 
 
 @contextmanager
@@ -25,10 +23,6 @@ def _registry(store: str | None) -> Iterator[ModelRegistry]:
         yield client.registry
         # A change's webhook events: tried for a few seconds; what is left a server delivers.
         client.registry.deliver_webhooks()
-
-
-def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], echo: Callable[[str], None]) -> None:
@@ -57,7 +51,7 @@ def list_models(store: str | None) -> None:
             m.name,
             m.latest_version or "-",
             " ".join(f"@{a}=v{v}" for a, v in m.aliases.items()) or "-",
-            _when(m.updated_at),
+            when_text(m.updated_at),
             m.description or "",
         )
         for m in found
@@ -95,7 +89,7 @@ def show(name: str, version: int | None, fmt: str, store: str | None) -> None:
                 " ".join(f"@{a}" for a in v.aliases) or "-",
                 v.run_id or "-",
                 v.source,
-                _when(v.created_at),
+                when_text(v.created_at),
             )
             for v in versions
         ]
@@ -106,7 +100,7 @@ def show(name: str, version: int | None, fmt: str, store: str | None) -> None:
     click.echo("audit log:")
     rows = [
         (
-            _when(e.at),
+            when_text(e.at),
             e.actor,
             f"{e.action} {e.subject}" if e.subject and e.subject != e.action else e.action,
             f"v{e.version}" if e.version is not None else "-",
@@ -124,7 +118,7 @@ def show(name: str, version: int | None, fmt: str, store: str | None) -> None:
 @click.argument("alias")
 @click.argument("version", type=click.IntRange(min=1))
 @_reason_option
-@_user_option
+@user_option
 @store_option
 def alias(name: str, alias: str, version: int, reason: str | None, user: str | None, store: str | None) -> None:
     """Point ALIAS (e.g. challenger) of model NAME at VERSION."""
@@ -145,7 +139,7 @@ def alias(name: str, alias: str, version: int, reason: str | None, user: str | N
 @click.argument("stage", type=click.Choice([s.value for s in Stage], case_sensitive=False))
 @click.option("--archive-existing", is_flag=True, help="Archive the other versions in that stage.")
 @_reason_option
-@_user_option
+@user_option
 @store_option
 def stage(
     name: str,
@@ -178,7 +172,7 @@ def stage(
     help="How much better the challenger must be.",
 )
 @_reason_option
-@_user_option
+@user_option
 @store_option
 def promote(
     name: str,

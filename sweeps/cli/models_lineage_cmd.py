@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import click
 
-from sweeps.cli.common import Failure, open_client, store_option
+from sweeps.cli.common import Failure, open_client, store_option, user_option, when_text
 from tracking.client import TrackingClient
 from tracking.errors import TrackingError
 from tracking.evidence import BundleError, bundle_files, verify_bundle, write_bundle
@@ -19,11 +18,6 @@ EXIT_NOT_A_BUNDLE = 2
 _format_option = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
 )
-_user_option = click.option("--user", default=None, help="Who, for the audit log (default: $SWEEPS_USER, then login).")
-
-
-def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _yes_no(flag: bool | None) -> str:
@@ -45,7 +39,7 @@ def show_version(client: TrackingClient, name: str, version: int, fmt: str) -> N
 def _print_lineage(x: Lineage) -> None:
     echo = click.echo
     echo(f"{x.model_uri}  stage {x.stage}  aliases {' '.join('@' + a for a in x.aliases) or '-'}")
-    echo(f"  source          {x.source}  (registered {_when(x.created_at)} UTC)")
+    echo(f"  source          {x.source}  (registered {when_text(x.created_at)} UTC)")
     echo(f"  payload sha256  {x.payload_sha256 or '-'}")
     if x.registered_sha256 and x.registered_sha256 != x.payload_sha256:
         echo(f"  registered sha256 {x.registered_sha256} (differs from the run's record)")
@@ -84,7 +78,7 @@ def _print_lineage(x: Lineage) -> None:
     if not x.audit:
         echo("  none")
     for e in x.audit:
-        echo(f"  {_when(e.at)}  {e.actor}  {e.describe()}")
+        echo(f"  {when_text(e.at)}  {e.actor}  {e.describe()}")
     for note in x.notes:
         echo(f"note: {note}")
 
@@ -116,9 +110,9 @@ def history(name: str, alias: str | None, at_text: str | None, fmt: str, store: 
         click.echo(f"no version held {what} of {name}" + (f" at {at_text}" if at_text else ""))
         return
     for h in shown:
-        until = _when(h.until) if h.until is not None else "now"
+        until = when_text(h.until) if h.until is not None else "now"
         why = f" ({h.reason})" if h.reason else ""
-        click.echo(f"{h.subject:<14} v{h.version:<5} {_when(h.since)} -> {until}  by {h.actor}{why}")
+        click.echo(f"{h.subject:<14} v{h.version:<5} {when_text(h.since)} -> {until}  by {h.actor}{why}")
 
 
 # -- protect / unprotect ------------------------------------------------------------------------
@@ -128,7 +122,7 @@ def history(name: str, alias: str | None, at_text: str | None, fmt: str, store: 
 @click.argument("name")
 @click.argument("alias")
 @click.option("--reason", default=None, help="Why; kept in the audit log.")
-@_user_option
+@user_option
 @store_option
 def protect(name: str, alias: str, reason: str | None, user: str | None, store: str | None) -> None:
     """Protect ALIAS of NAME: moving it afterwards needs a --reason (and the manage role on a server)."""
@@ -141,7 +135,7 @@ def protect(name: str, alias: str, reason: str | None, user: str | None, store: 
 @click.argument("name")
 @click.argument("alias")
 @click.option("--reason", required=True, help="Why; kept in the audit log.")
-@_user_option
+@user_option
 @store_option
 def unprotect(name: str, alias: str, reason: str, user: str | None, store: str | None) -> None:
     """Lift the protection of ALIAS of NAME."""
@@ -163,7 +157,7 @@ def webhook() -> None:
 @click.argument("url")
 @click.option("--secret", required=True, help="Signing secret (HMAC-SHA256); stored sealed, never shown again.")
 @click.option("--events", default="register,alias,stage,promote", show_default=True, help="Comma-separated.")
-@_user_option
+@user_option
 @store_option
 def webhook_add(name: str, url: str, secret: str, events: str, user: str | None, store: str | None) -> None:
     """POST each chosen event of model NAME to URL."""
@@ -182,19 +176,46 @@ def webhook_list(name: str, store: str | None) -> None:
     if not hooks:
         click.echo(f"no webhooks on {name}")
     for h in hooks:
-        click.echo(f"{h.webhook_id:<5} {h.url}  events {','.join(h.events)}  added {_when(h.created_at)} by {h.actor}")
+        click.echo(
+            f"{h.webhook_id:<5} {h.url}  events {','.join(h.events)}  added {when_text(h.created_at)} by {h.actor}"
+        )
+        if h.deliveries is not None:
+            d = h.deliveries
+            line = f"      delivered {d.delivered}, pending {d.pending}, given up {d.given_up}"
+            click.echo(line + (f"; last error: {d.last_error}" if d.last_error else ""))
+            if d.given_up:
+                click.echo(
+                    f"      `sweeps models webhook redeliver {name} {h.webhook_id}` queues the given-up events again"
+                )
 
 
 @webhook.command("remove")
 @click.argument("name")
 @click.argument("webhook_id", type=click.IntRange(min=1))
-@_user_option
+@user_option
 @store_option
 def webhook_remove(name: str, webhook_id: int, user: str | None, store: str | None) -> None:
     """Remove webhook WEBHOOK_ID of model NAME (its undelivered events with it)."""
     with open_client(store, must_exist=True) as client:
         client.registry.remove_webhook(name, webhook_id, actor=user)
     click.echo(f"webhook {webhook_id} of {name} removed")
+
+
+@webhook.command("redeliver")
+@click.argument("name")
+@click.argument("webhook_id", type=click.IntRange(min=1))
+@user_option
+@store_option
+def webhook_redeliver(name: str, webhook_id: int, user: str | None, store: str | None) -> None:
+    """Queue again the events webhook WEBHOOK_ID of model NAME gave up on (after 3 days of retries)."""
+    with open_client(store, must_exist=True) as client:
+        queued = client.registry.redeliver_webhook(name, webhook_id, actor=user)
+        left = client.registry.deliver_webhooks() if queued else 0
+    if not queued:
+        click.echo(f"webhook {webhook_id} of {name} has no given-up events")
+        return
+    sent = f"; {left} still pending (a running `sweeps server` keeps trying)" if left else "; delivered"
+    click.echo(f"webhook {webhook_id} of {name}: {queued} event(s) queued again" + sent)
 
 
 # -- evidence / verify ------------------------------------------------------------------------------

@@ -14,12 +14,13 @@ import polars as pl
 
 import sweeps
 import tracking
+from reports.sweep import sweep_of
 from sweeps.cli.common import Failure, open_client, store_option
 from sweeps.config import SweepConfig, load_config
-from sweeps.engine import SweepResult, find_sweep, leaderboard
+from sweeps.engine import SweepResult, find_sweep
 from sweeps.engine.lease import is_stale, sweep_leases
 from sweeps.engine.queue_tags import OUTPUT_TAIL
-from sweeps.engine.ranking import noise_text
+from sweeps.engine.ranking import leaderboard_of, noise_text, noise_text_of
 from sweeps.engine.signals import EXIT_TERMINATED, Terminated
 from sweeps.errors import ConfigError, SweepsError
 from sweeps.progress import ProgressDisplay, format_duration, format_value
@@ -277,9 +278,11 @@ def show(sweep_id: str, top_k: int, store: str | None) -> None:
     with open_client(store, must_exist=True) as client, _sweep_errors():
         parent = find_sweep(client, sweep_id)
         sweep_id = parent.tags.get(layout.SWEEP_ID, sweep_id)  # the whole id, when a prefix named it
+        # Read the trials once: a 20,000-trial sweep takes seconds per read.
         children = client.child_runs(parent.run_id)
-        frame = leaderboard(client, sweep_id, top_k=top_k)
-        noise = noise_text(client, sweep_id)  # `repeats:`: best vs runner-up against the seed noise
+        sweep = sweep_of(client, parent, children)
+        frame = leaderboard_of(sweep, top_k=top_k)
+        noise = noise_text_of(sweep)  # `repeats:`: best vs runner-up against the seed noise
         counts = Counter(r.status for r in children)
         running = parent.status is RunStatus.RUNNING
         stale = running and is_stale(parent, sweep_leases(client.uri, [parent.run_id])[parent.run_id])

@@ -13,7 +13,9 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["WindowedPruner", "WindowedSampler"]
+from sweeps.config.model import PrunerSpec, SamplerSpec
+
+__all__ = ["WindowedPruner", "WindowedSampler", "storage_window"]
 
 
 class _StudyView:
@@ -91,3 +93,24 @@ class WindowedPruner(optuna.pruners.BasePruner):
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         return self.base.prune(_StudyView(study, self.window), trial)  # type: ignore[arg-type]
+
+
+# Samplers that read no trial history, so a window on the stored trials does not change them.
+# Not grid (it reads the visited points) nor qmc (resume finds its place from the trials).
+_HISTORY_FREE_SAMPLERS = frozenset({"random"})
+
+
+def storage_window(sampler: SamplerSpec, pruner: PrunerSpec) -> int | None:
+    """How many finished trials per state the driver's study must keep, or None for all of them.
+
+    Only when every reader of the history is windowed (or reads none) can older trials go: the
+    largest window then covers what any of them can see. The store keeps the whole history,
+    which resume, the leaderboard and the best trial read.
+    """
+    windows = []
+    for spec, free in ((sampler, sampler.name in _HISTORY_FREE_SAMPLERS), (pruner, pruner.name == "none")):
+        if spec.history_window is not None:
+            windows.append(spec.history_window)
+        elif not free:
+            return None
+    return max(windows) if windows else None

@@ -29,6 +29,7 @@ from sweeps.engine.recording import Best, BestTags, TrialRecorder
 from sweeps.engine.result import SweepProgress
 from sweeps.engine.schedule import Schedule
 from sweeps.engine.shipping import is_local_uri
+from sweeps.engine.study import numbered
 from sweeps.engine.study_restore import restore_study
 from sweeps.engine.tally import Tally
 from sweeps.engine.trial_end import TrialCloser
@@ -87,7 +88,7 @@ class Coordinator:
             self._tally.uncounted = restored.uncounted
             self._tally.groups = restored.groups
             restored_next = restored.next_number
-            self._bridge.continue_sequence(len(self._bridge.study.get_trials(deepcopy=False)))
+            self._bridge.continue_sequence(numbered(self._bridge.study))
             for number, params in restored.rerun:  # first: they were running when the driver stopped
                 self._bridge.enqueue(params, {RERUN_OF: str(number)})
             enqueued = restored.enqueued_started

@@ -23,7 +23,7 @@ from sweeps.engine.executor import Objective
 from sweeps.engine.hooks import build_report, register_best
 from sweeps.engine.lease import DriverLease
 from sweeps.engine.parent import SweepSetup, code_version, environment_info, new_sweep_id
-from sweeps.engine.ranking import find_sweep, ranking
+from sweeps.engine.ranking import find_sweep, tallied_ranking
 from sweeps.engine.result import ProgressCallback, SweepProgress, SweepResult
 from sweeps.engine.signals import sigterm_as_interrupt
 from sweeps.engine.warm_start import warm_trials
@@ -125,7 +125,8 @@ def resume(
         store_uri=store_uri,
         artifact_root=resolve_artifact_root(cfg.artifacts),
         code_version=commit,
-        environment=environment_info(commit),
+        # No environment: only a new parent records one (environment.json), and listing every
+        # installed package takes half a second.
         parent_run_id=parent.run_id,
     )
     final = _execute(setup, objective, progress)
@@ -301,7 +302,8 @@ def _conclude(setup: SweepSetup, final: SweepProgress, *, no_report: bool, no_re
         parent = client.get_run(final.parent_run_id)
         # The reports package ranks (tracking.sweep_layout.best_key; Pareto fronts for several
         # metrics), so the result, the leaderboard, the report and the registry agree.
-        ranked = ranking(client, setup.sweep_id)
+        simple = not cfg.is_multi_objective and cfg.repeats is None
+        ranked = tallied_ranking(client, setup.sweep_id, final.best_run_id, simple)
         best, pareto = ranked.best, ranked.pareto
         if final.best_value is not None and _reached(final.best_value, cfg):
             notes.append(f"stopped at the target: the best value {final.best_value:g} reached budget.target")

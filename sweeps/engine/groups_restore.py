@@ -14,6 +14,7 @@ from optuna.trial import TrialState, create_trial
 
 from sweeps.config import SweepConfig
 from sweeps.engine.queue_tags import GROUP
+from sweeps.engine.study import add_restored
 from sweeps.engine.study_restore import Restored, frozen_trial
 from tracking import sweep_layout as layout
 from tracking.entities import Run, RunStatus
@@ -40,6 +41,7 @@ def restore_groups(
     key = layout.intermediate_key(cfg.metric.name)
     objective = layout.objective_key(cfg.metric.name)
     goal: Goal = cfg.metric.goal  # type: ignore[assignment]
+    trials: list[optuna.trial.FrozenTrial] = []
     for members in groups.values():
         finished = [
             (run.metrics[objective].last, number, run)
@@ -56,14 +58,15 @@ def restore_groups(
         if pruned or not finished:
             state = TrialState.PRUNED if pruned and intermediate else TrialState.FAIL
             last = [intermediate[max(intermediate)]] if state is TrialState.PRUNED else None
-            study.add_trial(_trial(state, last, first, intermediate))
+            trials.append(_trial(state, last, first, intermediate))
             continue
         mean = statistics.fmean(v for v, _, _ in finished)
-        study.add_trial(_trial(TrialState.COMPLETE, [mean], first, intermediate))
+        trials.append(_trial(TrialState.COMPLETE, [mean], first, intermediate))
         _, number, run = min(finished, key=lambda f: abs(f[0] - mean))
         incumbent = None if restored.best is None else best_key(restored.best[0], goal, *restored.best[1:])
         if is_better(best_key(mean, goal, number, run.run_id), incumbent):
             restored.best = (mean, number, run.run_id)
+    add_restored(study, trials)
 
 
 def _trial(

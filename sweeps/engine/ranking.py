@@ -6,21 +6,29 @@ for several metrics), so `SweepResult.best`, the leaderboard and the HTML report
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sweeps.errors import SweepsError
-from tracking import sweep_layout as layout
 from tracking.client import TrackingClient
-from tracking.entities import Run
+from tracking.entities import Run, RunStatus
 
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["Ranking", "find_sweep", "leaderboard", "noise_text", "ranking"]
+    import reports
 
-_PLAIN_ID = re.compile(r"[\w.-]+")  # safe inside a quoted filter value
+__all__ = [
+    "Ranking",
+    "find_sweep",
+    "leaderboard",
+    "leaderboard_of",
+    "load",
+    "noise_text",
+    "noise_text_of",
+    "ranking",
+    "tallied_ranking",
+]
 
 
 @dataclass(frozen=True)
@@ -38,23 +46,20 @@ class Ranking:
 
 def find_sweep(client: TrackingClient, sweep_id: str) -> Run:
     """The parent run of `sweep_id`; SweepsError (with close matches) when there is none."""
-    if _PLAIN_ID.fullmatch(sweep_id):
-        # The parent alone, by both its tags in SQL: the store need not load every trial of a
-        # large sweep (they carry the sweep id too) to find it.
-        kind = f"tags.`{layout.KIND}` = '{layout.KIND_SWEEP}'"
-        frame = client.search_runs(
-            filter=f"tags.`{layout.SWEEP_ID}` = '{sweep_id}' and {kind}",
-            order_by=["attributes.start_time desc"],
-            max_results=1,
-        )
-        if frame.height:
-            return client.get_run(frame["run_id"][0])
-    import reports  # here, not at the top: it pulls in plotting, and Ray workers import this package
+    from reports.errors import SweepNotFound
+    from reports.sweep import find_sweep as find
 
     try:
-        return reports.find_sweep(client, sweep_id)
-    except reports.SweepNotFound as exc:
+        return find(client, sweep_id)
+    except SweepNotFound as exc:
         raise SweepsError(str(exc)) from exc
+
+
+def load(client: TrackingClient, sweep_id: str) -> reports.Sweep:
+    """The sweep's parent and trials, read once (SweepsError when there is no such sweep)."""
+    from reports.sweep import sweep_of
+
+    return sweep_of(client, find_sweep(client, sweep_id))
 
 
 def ranking(client: TrackingClient, sweep_id: str) -> Ranking:
@@ -62,10 +67,7 @@ def ranking(client: TrackingClient, sweep_id: str) -> Ranking:
     import reports
     from reports import config_ranking
 
-    try:
-        sweep = reports.load_sweep(client, sweep_id)
-    except reports.SweepNotFound as exc:
-        raise SweepsError(str(exc)) from exc
+    sweep = load(client, sweep_id)
     runs = {r.run_id: r for r in sweep.trials}
     param = config_ranking.repeats_param(sweep)
     if param is not None and not sweep.multi_objective:
@@ -84,36 +86,53 @@ def ranking(client: TrackingClient, sweep_id: str) -> Ranking:
     return Ranking(best=ranked[0] if ranked else None, pareto=pareto)
 
 
+def tallied_ranking(client: TrackingClient, sweep_id: str, best_run_id: str | None, simple: bool) -> Ranking:
+    """`ranking`, from the driver's own best when the sweep is `simple` (one metric, no repeats).
+
+    The driver picks its best by the leaderboard's rule (`best_key`) over every stored trial
+    (restored ones included), so reading 20,000 trials back to rank them again would only agree.
+    A best run that is gone or no longer FINISHED (deleted, edited meanwhile) ranks them all.
+    """
+    if simple and best_run_id is not None:
+        found = client.get_runs([best_run_id])
+        if found and found[0].status is RunStatus.FINISHED and found[0].deleted_at is None:
+            return Ranking(best=found[0], pareto=())
+    return ranking(client, sweep_id)
+
+
 def leaderboard(client: TrackingClient, sweep_id: str, top_k: int | None = None) -> pl.DataFrame:
     """Trials best first, one row each (see `reports.leaderboard_frame` for the columns).
 
     A sweep with `repeats:` ranks configurations instead: one row each, by mean, with its 95 %
     interval (`reports.config_ranking.configuration_board`).
     """
-    import reports
-    from reports import config_ranking
+    return leaderboard_of(load(client, sweep_id), top_k)
 
-    try:
-        sweep = reports.load_sweep(client, sweep_id)
-        param = config_ranking.repeats_param(sweep)
-        if param is not None and not sweep.multi_objective:
-            return config_ranking.configuration_board(sweep, param, top_k)
-        return reports.leaderboard(client, sweep_id, top_k=top_k)
-    except reports.SweepNotFound as exc:
-        raise SweepsError(str(exc)) from exc
+
+def leaderboard_of(sweep: reports.Sweep, top_k: int | None = None) -> pl.DataFrame:
+    """`leaderboard` of an already-loaded sweep."""
+    from reports import config_ranking
+    from reports.ranking import leaderboard_frame
+
+    param = config_ranking.repeats_param(sweep)
+    if param is not None and not sweep.multi_objective:
+        return config_ranking.configuration_board(sweep, param, top_k)
+    return leaderboard_frame(sweep, top_k=top_k)
 
 
 def noise_text(client: TrackingClient, sweep_id: str) -> str | None:
     """With `repeats:`: whether the best configuration beats the runner-up by more than the noise."""
-    import reports
     from reports import config_ranking
 
     if not find_sweep(client, sweep_id).tags.get(config_ranking.REPEATS_PARAM):
         return None  # no repeats: nothing to load
-    try:
-        sweep = reports.load_sweep(client, sweep_id)
-    except reports.SweepNotFound as exc:
-        raise SweepsError(str(exc)) from exc
+    return noise_text_of(load(client, sweep_id))
+
+
+def noise_text_of(sweep: reports.Sweep) -> str | None:
+    """`noise_text` of an already-loaded sweep."""
+    from reports import config_ranking
+
     param = config_ranking.repeats_param(sweep)
     if param is None or sweep.multi_objective:
         return None

@@ -14,14 +14,26 @@ from optuna.distributions import (
     IntDistribution,
     distribution_to_json,
 )
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from sweeps.config import SweepConfig, build_pruner, build_sampler
+from sweeps.config.windowed import storage_window
 from sweeps.engine.messages import PruningGate
+from sweeps.engine.study_storage import SweepStorage
 from sweeps.errors import SweepsError
 from tracking.entities import RunStatus
 
-__all__ = ["OPTUNA_STATE", "distributions_json", "new_study", "pruning_gate", "suggest", "tell"]
+__all__ = [
+    "OPTUNA_STATE",
+    "add_restored",
+    "distributions_json",
+    "new_study",
+    "numbered",
+    "pruning_gate",
+    "suggest",
+    "tell",
+    "window_of",
+]
 
 OPTUNA_STATE = {
     RunStatus.FINISHED: TrialState.COMPLETE,
@@ -46,10 +58,12 @@ def new_study(cfg: SweepConfig, name: str) -> optuna.Study:
     """An in-memory study with the config's sampler, pruner and directions.
 
     In memory on purpose: the store is the persistent record, and resume rebuilds the study
-    from it, so no Optuna storage sits on the hot path.
+    from it, so no Optuna storage sits on the hot path. With a `history_window` on every reader
+    of the history, the study forgets the finished trials no reader can see (`SweepStorage`).
     """
     with _quiet_optuna():
         return optuna.create_study(
+            storage=SweepStorage(keep=storage_window(cfg.sampler, cfg.pruner)),
             study_name=name,
             sampler=build_sampler(cfg.sampler, cfg.parameters),
             pruner=build_pruner(cfg.pruner),
@@ -97,3 +111,26 @@ def suggest(handle: optuna.Trial, name: str, distribution: BaseDistribution) -> 
 def distributions_json(distributions: Mapping[str, BaseDistribution]) -> str:
     """The `sweeps.distributions` tag: each param's Optuna distribution, for resume."""
     return json.dumps({k: json.loads(distribution_to_json(d)) for k, d in distributions.items()}, sort_keys=True)
+
+
+def add_restored(study: optuna.Study, trials: Sequence[FrozenTrial]) -> None:
+    """Add stored trials to a study of `new_study` in one go (no per-trial deep copy)."""
+    storage = study._storage
+    if isinstance(storage, SweepStorage):
+        storage.add_restored(study._study_id, trials)
+    else:
+        study.add_trials(trials)
+
+
+def numbered(study: optuna.Study) -> int:
+    """How many trials the study has numbered, those a history window forgot included."""
+    storage = study._storage
+    if isinstance(storage, SweepStorage):
+        return storage.numbered(study._study_id)
+    return len(study.get_trials(deepcopy=False))
+
+
+def window_of(study: optuna.Study) -> int | None:
+    """How many finished trials per state the study keeps (None: all of them)."""
+    storage = study._storage
+    return storage.keep if isinstance(storage, SweepStorage) else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import optuna
@@ -18,6 +18,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from sweeps.config import SweepConfig
 from sweeps.engine.queue_tags import ENQUEUED, RERUN_OF
+from sweeps.engine.study import add_restored, window_of
 from tracking import sweep_layout as layout
 from tracking.client import TrackingClient
 from tracking.entities import Run, RunStatus
@@ -70,10 +71,7 @@ def restore_study(client: TrackingClient, study: optuna.Study, cfg: SweepConfig,
     if stale:
         refreshed = {r.run_id: r for r in client.get_runs([r.run_id for r in stale])}
         by_number = {n: refreshed.get(r.run_id, r) for n, r in by_number.items()}
-    histories: Mapping[str, Mapping[str, list]] = {}
     key = layout.intermediate_key(cfg.metric.name)
-    if not cfg.is_multi_objective and by_number:
-        histories = client.metric_histories([r.run_id for r in by_number.values()], [key])
     restored = Restored(started=len(by_number))
     rerun_done = {_int_tag(r, RERUN_OF) for r in by_number.values()}
     restored.enqueued_started = {n for n in (_int_tag(r, ENQUEUED) for r in by_number.values()) if n is not None}
@@ -81,34 +79,77 @@ def restore_study(client: TrackingClient, study: optuna.Study, cfg: SweepConfig,
     if cfg.repeats is not None:
         from sweeps.engine.groups_restore import restore_groups
 
-        restore_groups(study, cfg, by_number, histories, restored)
+        restore_groups(study, cfg, by_number, _histories(client, cfg, by_number.values(), key), restored)
         return restored
     grid = isinstance(study.sampler, optuna.samplers.GridSampler)
     goal: Goal = cfg.metric.goal  # type: ignore[assignment]
-    for number in range(max(by_number, default=-1) + 1):
+    states = {number: trial_state(run, cfg) for number, run in by_number.items()}
+    for number, run in sorted(by_number.items()):
+        restored.counts[run.status] = restored.counts.get(run.status, 0) + 1
+        if states[number] is TrialState.COMPLETE:
+            candidate = (run.metrics[layout.objective_key(cfg.metric.name)].last, number, run.run_id)
+            incumbent = None if restored.best is None else best_key(*_with_goal(restored.best, goal))
+            if is_better(best_key(*_with_goal(candidate, goal)), incumbent):
+                restored.best = candidate
+    # With a history window the study forgets at once what no windowed reader sees: those
+    # trials go in as bare records of their state (no params, no metric history read).
+    full = _in_window(states, window_of(study), restored.best)
+    wanted = by_number.values() if full is None else [by_number[n] for n in full]
+    histories = _histories(client, cfg, wanted, key)
+    trials: list[FrozenTrial] = []
+    parsed: dict[str, dict[str, BaseDistribution]] = {}  # tag text -> distributions: most trials share one
+    for number in range(restored.next_number):
         run = by_number.get(number)
         if run is None:
             # A number asked for but never turned into a run (crash in between): a FAIL
             # placeholder keeps Optuna's numbering equal to the stored trial numbers.
-            study.add_trial(create_trial(state=TrialState.FAIL))
+            trials.append(create_trial(state=TrialState.FAIL))
             continue
-        restored.counts[run.status] = restored.counts.get(run.status, 0) + 1
-        intermediate = {m.step: m.value for m in histories.get(run.run_id, {}).get(key, [])}
         crashed = run.status is RunStatus.FAILED and run.error == CRASHED_ERROR
-        frozen = frozen_trial(run, cfg, intermediate, None if crashed else study.sampler)
+        if full is not None and number not in full and not crashed:
+            trials.append(_bare(states[number], run, cfg))
+            continue
+        intermediate = {m.step: m.value for m in histories.get(run.run_id, {}).get(key, [])}
+        frozen = frozen_trial(run, cfg, intermediate, None if crashed else study.sampler, parsed)
         if crashed:
             restored.uncounted += 1
             # The grid walks an unvisited point again by itself (its id is left off above);
             # other samplers get the crashed params queued.
             if number not in rerun_done and not grid:
                 restored.rerun.append((number, dict(frozen.params)))
-        study.add_trial(frozen)
-        if frozen.state is TrialState.COMPLETE:
-            candidate = (frozen.values[0], number, run.run_id)
-            incumbent = None if restored.best is None else best_key(*_with_goal(restored.best, goal))
-            if is_better(best_key(*_with_goal(candidate, goal)), incumbent):
-                restored.best = candidate
+        trials.append(frozen)
+    add_restored(study, trials)  # in one go: Optuna's add_trial deep-copies each one
     return restored
+
+
+def _histories(
+    client: TrackingClient, cfg: SweepConfig, runs: Iterable[Run], key: str
+) -> Mapping[str, Mapping[str, list]]:
+    ids = [r.run_id for r in runs]
+    if cfg.is_multi_objective or not ids:
+        return {}
+    return client.metric_histories(ids, [key])
+
+
+def _in_window(
+    states: Mapping[int, TrialState], window: int | None, best: tuple[float, int, str] | None
+) -> set[int] | None:
+    """The trial numbers a study with `window` keeps (per state the `window` highest, and the best)."""
+    if window is None:
+        return None
+    by_state: dict[TrialState, list[int]] = {}
+    for number in sorted(states):
+        by_state.setdefault(states[number], []).append(number)
+    kept = {n for numbers in by_state.values() for n in numbers[-window:]}
+    return kept | ({best[1]} if best is not None else set())
+
+
+def _bare(state: TrialState, run: Run, cfg: SweepConfig) -> FrozenTrial:
+    """A trial the window forgets as soon as it is added: its state and objective values only."""
+    values = None
+    if state is TrialState.COMPLETE:
+        values = [run.metrics[layout.objective_key(m.name)].last for m in cfg.metrics]
+    return create_trial(state=state, values=values)
 
 
 def _with_goal(best: tuple[float, int, str], goal: Goal) -> tuple[float, Goal, int, str]:
@@ -129,10 +170,23 @@ def _int_tag(run: Run, key: str) -> int | None:
 
 
 def frozen_trial(
-    run: Run, cfg: SweepConfig, intermediate: dict[int, float], sampler: optuna.samplers.BaseSampler | None
+    run: Run,
+    cfg: SweepConfig,
+    intermediate: dict[int, float],
+    sampler: optuna.samplers.BaseSampler | None,
+    parsed: dict[str, dict[str, BaseDistribution]] | None = None,
 ) -> FrozenTrial:
-    """The Optuna record of a stored trial (`sampler`: the grid's, to mark its point visited)."""
-    distributions = _distributions(run)
+    """The Optuna record of a stored trial (`sampler`: the grid's, to mark its point visited).
+
+    `parsed`: distributions already read, by tag text (shared, never changed: Optuna copies
+    a trial's distributions before it changes any).
+    """
+    text = run.tags.get(DISTRIBUTIONS) or ""
+    distributions = parsed.get(text) if parsed is not None else None
+    if distributions is None:
+        distributions = _distributions(run)
+        if parsed is not None:
+            parsed[text] = distributions
     params = {}
     for name, dist in distributions.items():
         text = run.params.get(name)
@@ -143,12 +197,7 @@ def frozen_trial(
     distributions = {k: d for k, d in distributions.items() if k in params}
     keys = [layout.objective_key(m.name) for m in cfg.metrics]
     values = [run.metrics[k].last for k in keys if k in run.metrics]
-    state = {
-        RunStatus.FINISHED: TrialState.COMPLETE,
-        RunStatus.PRUNED: TrialState.PRUNED,
-    }.get(run.status, TrialState.FAIL)
-    if state is TrialState.COMPLETE and len(values) != len(cfg.metrics):
-        state = TrialState.FAIL  # finished without its objective values: unusable for the sampler
+    state = trial_state(run, cfg)
     if state is TrialState.PRUNED:
         last = intermediate[max(intermediate)] if intermediate else None
         values = [last] if last is not None else []
@@ -160,6 +209,16 @@ def frozen_trial(
         intermediate_values=intermediate if not cfg.is_multi_objective else None,
         system_attrs=_grid_attrs(sampler, params),
     )
+
+
+def trial_state(run: Run, cfg: SweepConfig) -> TrialState:
+    """The Optuna state of a stored trial (a finished one without its objective values: FAIL)."""
+    state = {RunStatus.FINISHED: TrialState.COMPLETE, RunStatus.PRUNED: TrialState.PRUNED}.get(
+        run.status, TrialState.FAIL
+    )
+    if state is TrialState.COMPLETE and any(layout.objective_key(m.name) not in run.metrics for m in cfg.metrics):
+        return TrialState.FAIL  # unusable for the sampler
+    return state
 
 
 def _distributions(run: Run) -> dict[str, BaseDistribution]:

@@ -1,4 +1,4 @@
-"""`sweeps --help` lists every command without importing any of them (no Optuna, Ray or report code)."""
+"""`sweeps --help` lists every command without importing any of them (no Optuna, Ray, NumPy or report code)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import click
 
 from sweeps.cli.main import _COMMANDS, cli
 
+HEAVY = ("reports", "optuna", "ray", "sqlalchemy", "uvicorn", "polars", "numpy", "sklearn")
 PROBE = (
     "import sys; from sweeps.cli.main import main; code = main(['--help']); "
-    "heavy = sorted(m for m in ('reports', 'optuna', 'ray', 'sqlalchemy', 'uvicorn', 'polars') if m in sys.modules); "
+    f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules); "
     "print('HEAVY', heavy); sys.exit(code)"
 )
 

@@ -258,6 +258,9 @@ def test_webhook_commands_refuse_bad_urls_and_never_print_the_secret(
     assert cli("webhook", "list", "lin", "--store", store) == 0
     out = capsys.readouterr().out
     assert "https://hooks.example.invalid/x" in out and "alias,promote" in out and secret not in out
+    assert "delivered 0, pending 0, given up 0" in out
+    assert cli("webhook", "redeliver", "lin", "1", "--store", store) == 0
+    assert "has no given-up events" in capsys.readouterr().out
     assert cli("webhook", "remove", "lin", "1", "--store", store) == 0
     assert cli("webhook", "remove", "lin", "1", "--store", store) == 1
     assert "no webhook 1" in capsys.readouterr().err

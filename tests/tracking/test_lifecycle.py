@@ -4,7 +4,7 @@ the server's role checks on the lifecycle routes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -25,9 +25,11 @@ from tracking import (
     TrackingClient,
 )
 from tracking.auth.base import Role
+from tracking.errors import RunDeleted
 from tracking.server import build_app
 from tracking.store import Store, lifecycle_sql
 from tracking.store import schema as t
+from tracking.store.http_store import HttpStore
 from tracking.store.sql_store import SqlStore
 
 SWEEP_TAG = "sweeps.kind"
@@ -204,6 +206,124 @@ def test_a_deleted_experiment_hides_its_runs_and_takes_no_new_ones(client: Track
     assert client.restore_experiment("e") == 3
     assert visible(client) == {other, parent, *children[1:]}  # the child deleted on its own stays deleted
     client.start_run("e").end()
+
+
+# -- writes to a deleted run ---------------------------------------------------------------------
+
+
+def _writes(client: TrackingClient, run_id: str, tmp_path: Path) -> dict[str, Callable[[], object]]:
+    """Every kind of write into ``run_id``, through the client, as a name per call."""
+    source = tmp_path / "notes.txt"
+    source.write_text("hello")
+    return {
+        "log_metric": lambda: client.log_metric(run_id, "acc", 0.9, step=5),
+        "log_batch": lambda: client.log_batch(run_id, [tracking.Metric("acc", 0.9, 6, 0)]),
+        "log_params": lambda: client.log_params(run_id, {"lr": 0.1}),
+        "set_tags": lambda: client.set_tags(run_id, {"k": "changed"}),
+        "delete_tag": lambda: client.delete_tag(run_id, "k"),
+        "log_artifact": lambda: client.log_artifact(run_id, source),
+        "log_dict": lambda: client.log_dict(run_id, {"a": 1}, "d.json"),
+        "log_text": lambda: client.log_text(run_id, "x", "t.txt"),
+        "log_model": lambda: client.log_model(run_id, _Model(), "model"),
+    }
+
+
+class _Model:
+    def predict(self, data: object) -> object:
+        return data
+
+
+def _held(client: TrackingClient, run_id: str) -> tuple[object, ...]:
+    run = client.get_run(run_id)
+    history = [(m.step, m.value) for m in client.get_metric_history(run_id, "acc")]
+    return run.params, run.tags, history, sorted(a.path for a in client.list_artifacts(run_id))
+
+
+def test_a_deleted_run_takes_no_writes_until_restored(client: TrackingClient, tmp_path: Path) -> None:
+    run = client.start_run("e", "live", tags={"k": "v"})
+    run.log_metric("acc", 0.5, step=0)  # the client now knows the run as writable
+    client.delete_run(run.run_id)
+    before = _held(client, run.run_id)
+    for call, write in _writes(client, run.run_id, tmp_path).items():
+        with pytest.raises(RunDeleted, match=rf"run {run.run_id} is deleted.*[Rr]estore it first") as caught:
+            write()
+        assert isinstance(caught.value, LifecycleError), call
+    with pytest.raises(RunDeleted):
+        run.log_table(pl.DataFrame({"a": [1]}), "t.csv")
+    client.flush()
+    assert _held(client, run.run_id) == before  # nothing was stored
+    client.restore_run(run.run_id)
+    for write in _writes(client, run.run_id, tmp_path).values():
+        write()
+    run.end()
+    got = client.get_run(run.run_id)
+    assert got.params == {"lr": "0.1"} and "k" not in got.tags
+    assert [m.step for m in client.get_metric_history(run.run_id, "acc")] == [0, 5, 6]
+    assert {"notes.txt", "d.json", "t.txt", "model"} <= {a.path for a in client.list_artifacts(run.run_id)}
+
+
+def test_the_store_refuses_writes_to_a_deleted_run_from_any_client(client: TrackingClient, store: Store) -> None:
+    """Another process's client (here: the store itself, as a server or a second client sees it) is refused too."""
+    run = client.start_run("e", "live")
+    client.delete_run(run.run_id)
+    for write in (
+        lambda: store.log_params(run.run_id, {"lr": "0.1"}),
+        lambda: store.set_tags(run.run_id, {"k": "v"}),
+        lambda: store.delete_tag(run.run_id, "k"),
+        lambda: store.run_status(run.run_id),  # what a client asks before it logs metric points
+    ):
+        with pytest.raises(RunDeleted, match=f"run {run.run_id} is deleted"):
+            write()
+    if isinstance(store, HttpStore):  # the server refuses an upload itself, whatever the client checked
+        with pytest.raises(RunDeleted, match=f"run {run.run_id} is deleted"):
+            store.artifacts(store.get_run(run.run_id)).put_bytes(b"x", "x.txt")
+        assert store.artifacts(store.get_run(run.run_id)).list() == []
+    client.restore_run(run.run_id)
+    assert store.run_status(run.run_id) is tracking.RunStatus.RUNNING
+    store.log_params(run.run_id, {"lr": "0.1"})
+    assert client.get_run(run.run_id).params == {"lr": "0.1"}
+
+
+def test_a_deleted_experiment_takes_no_writes_to_its_runs(client: TrackingClient) -> None:
+    run = client.start_run("e", "live")
+    run.log_metric("acc", 0.5, step=0)
+    client.delete_experiment("e")
+    with pytest.raises(RunDeleted, match=f"run {run.run_id} is deleted"):
+        run.log_metric("acc", 0.6, step=1)
+    with pytest.raises(RunDeleted):
+        run.log_params({"lr": 0.1})
+    client.restore_experiment("e")
+    run.log_metric("acc", 0.6, step=1)
+    run.end()
+    assert [m.value for m in client.get_metric_history(run.run_id, "acc")] == [0.5, 0.6]
+
+
+def test_the_fluent_calls_into_a_deleted_run_name_it(
+    store_uri: str, artifact_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SWEEPS_STORE", store_uri)  # set_store writes both: restored after the test
+    monkeypatch.setenv("SWEEPS_ARTIFACTS", str(artifact_root))
+    tracking.set_store(store_uri, str(artifact_root))
+    try:
+        with pytest.raises(RunDeleted, match="is deleted") as caught, tracking.start_run(run_name="live") as run:
+            tracking.log_metric("acc", 0.5)
+            tracking.fluent.default_client().delete_run(run.run_id)
+            for log in (
+                lambda: tracking.log_metric("acc", 0.6),
+                lambda: tracking.log_param("lr", 0.1),
+                lambda: tracking.set_tag("k", "v"),
+                lambda: tracking.log_dict({"a": 1}, "d.json"),
+            ):
+                with pytest.raises(RunDeleted, match=f"run {run.run_id} is deleted"):
+                    log()
+            tracking.log_text("x", "t.txt")  # the block's own error: it ends the run FAILED
+        assert str(run.run_id) in str(caught.value)
+        got = tracking.fluent.default_client().get_run(run.run_id)
+        assert got.deleted and got.params == {} and "k" not in got.tags
+        assert [m.value for m in tracking.fluent.default_client().get_metric_history(run.run_id, "acc")] == [0.5]
+        assert tracking.fluent.default_client().list_artifacts(run.run_id) == []
+    finally:
+        tracking.fluent.close()
 
 
 # -- gc (SQL stores) ----------------------------------------------------------------------------

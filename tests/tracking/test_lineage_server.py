@@ -89,6 +89,11 @@ def test_webhooks_need_manage_and_the_lineage_reads_over_http(team: Team) -> Non
         ]
         with pytest.raises(PermissionDenied):
             bob.registry.list_webhooks("m")
+        with pytest.raises(PermissionDenied):
+            bob.registry.redeliver_webhook("m", hook.webhook_id)
+        assert alice.registry.redeliver_webhook("m", hook.webhook_id) == 0  # nothing was given up
+        (listed,) = alice.registry.list_webhooks("m")
+        assert listed.deliveries is not None and listed.deliveries.given_up == 0
         alice.registry.remove_webhook("m", hook.webhook_id)
         assert alice.registry.list_webhooks("m") == []
 

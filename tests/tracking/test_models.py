@@ -103,7 +103,7 @@ def test_sklearn_round_trip(sqlite_client: TrackingClient, iris: tuple[pd.DataFr
     assert isinstance(meta, ModelInfo)
     assert set(meta.flavors) == {"sklearn", "python_function"}
     assert meta.flavors["sklearn"]["estimator"] == "LogisticRegression"
-    assert meta.serializer == "joblib"
+    assert meta.serializer == "pickle"
     assert {"python", "sklearn", "numpy", "pandas"} <= set(meta.libraries)
     assert meta.sha256 == hashlib.sha256(payload_path(sqlite_client, run_id).read_bytes()).hexdigest()
     assert meta.created_at.endswith("+00:00")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -10,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_digits, load_iris
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.pipeline import make_pipeline
@@ -19,6 +23,7 @@ from sklearn.tree import DecisionTreeClassifier
 import tracking
 from tracking import InvalidParameter, RegistryError, RunStatus, TrackingError
 from tracking.fluent import activated
+from tracking.models import infer_signature
 from tracking.sklearn._patch import patched_classes
 
 IRIS = load_iris(return_X_y=True)
@@ -83,6 +88,32 @@ def test_a_regressor_on_a_frame_logs_regression_metrics(client: tracking.Trackin
     assert got.metrics["training_r2_score"].last == pytest.approx(got.metrics["training_score"].last)
     loaded = tracking.load_model(f"runs:/{run.run_id}/model", client)
     assert [c.name for c in loaded.signature.inputs.columns][:2] == ["age", "sex"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("frame", [False, True], ids=["array", "frame"])
+def test_the_signature_is_what_predict_on_the_example_gives(client: tracking.TrackingClient, frame: bool) -> None:
+    """Autolog takes the outputs' spec from the training predictions; `infer_signature` calls predict."""
+    data = load_digits(as_frame=frame)
+    X, y = data.data, data.target
+    model = RandomForestClassifier(n_estimators=3, random_state=0)
+    with tracking.start_run() as run:
+        model.fit(X, y)
+    loaded = tracking.load_model(f"runs:/{run.run_id}/model", client)
+    assert loaded.signature == infer_signature(model, X[:5])
+    assert loaded.signature.outputs.dtype == str(model.predict(X[:5]).dtype)  # type: ignore[union-attr]
+
+
+def test_fits_again_in_one_run_log_the_next_steps(client: tracking.TrackingClient) -> None:
+    X, y = IRIS
+    with tracking.start_run() as run:
+        for rows in (100, 120, 150):  # the same params each time: params cannot change within a run
+            LogisticRegression(max_iter=500).fit(X[-rows:], y[-rows:])
+    accuracy = client.get_metric_history(run.run_id, "training_accuracy_score")
+    assert [m.step for m in accuracy] == [0, 1, 2]  # none of them dropped as a repeat of step 0
+    with tracking.start_run() as other:
+        tracking.log_metric("training_score", 0.5)  # step=None by hand first: the fit goes past it
+        LogisticRegression(max_iter=500).fit(X, y)
+    assert [m.step for m in client.get_metric_history(other.run_id, "training_score")] == [0, 1]
 
 
 def test_a_pipeline_logs_once_not_per_step(client: tracking.TrackingClient) -> None:
@@ -192,6 +223,79 @@ def test_a_logging_failure_is_a_warning_and_the_fit_still_happens(client: tracki
             LogisticRegression(max_iter=500).fit(X, y)
 
 
+def test_metrics_written_in_the_background_are_there_when_the_run_is_read_or_ends(
+    client: tracking.TrackingClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, y = IRIS
+    with tracking.start_run() as run:
+        LogisticRegression(max_iter=500).fit(X, y)
+        assert set(run.info.metrics) == CLASSIFIER_METRICS  # `info` waits for the deferred write
+        LogisticRegression(max_iter=500).fit(X[:120], y[:120])
+    assert len(client.get_metric_history(run.run_id, "training_score")) == 2  # the end waited too
+
+    def refused(self: object, *args: object, **kwargs: object) -> None:
+        raise TrackingError("store is gone")
+
+    monkeypatch.setattr(tracking.ActiveRun, "log_metrics", refused)
+    warned = pytest.warns(UserWarning, match=r"could not log the training metrics of .*store is gone")
+    with warned as caught, tracking.start_run() as failing:
+        LogisticRegression(max_iter=500).fit(X, y)
+    assert len([w for w in caught if "training metrics" in str(w.message)]) == 1
+    assert client.get_run(failing.run_id).status is RunStatus.FINISHED  # ended after the warning, as a fit
+
+
+def test_the_model_is_logged_as_the_fit_left_it_whatever_happens_after(client: tracking.TrackingClient) -> None:
+    """The model is written in the background, from a snapshot taken when fit returns."""
+    X, y = IRIS
+    model = LogisticRegression(max_iter=500)
+    data = X.copy()
+    with tracking.start_run() as run:
+        model.fit(data, y)
+        expected = model.predict_proba(X)
+        model.coef_[:] = 0.0  # changed in place before the write could have happened
+        data[:] = -1.0
+    loaded = tracking.load_model(f"runs:/{run.run_id}/model", client)
+    np.testing.assert_array_equal(loaded.raw.predict_proba(X), expected)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(loaded.input_example(), X[:5])
+
+
+def _fit_in_a_run(done: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    with tracking.start_run() as run:
+        LogisticRegression(max_iter=500).fit(*IRIS)
+    done.put(run.run_id)
+
+
+def test_a_forked_child_writes_in_the_background_of_its_own(client: tracking.TrackingClient) -> None:
+    with tracking.start_run():
+        LogisticRegression(max_iter=500).fit(*IRIS)  # the parent's writer thread is running now
+    tracking.fluent.close()  # the child opens a client of its own (a SQLite connection is not shared)
+    fork = multiprocessing.get_context("fork")
+    done = fork.Queue()
+    child = fork.Process(target=_fit_in_a_run, args=(done,), daemon=True)  # killed with the test if it hangs
+    child.start()
+    run_id = done.get(timeout=60)  # no answer: the child waits for a writer thread it does not have
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert set(tracking.fluent.default_client().get_run(run_id).metrics) == CLASSIFIER_METRICS
+
+
+def test_a_script_that_exits_without_end_run_keeps_its_autologged_metrics(tmp_path: Path) -> None:
+    script = f"""
+import tracking
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+tracking.set_store("sqlite:///{tmp_path / "exit.db"}", "{tmp_path / "artifacts"}")
+tracking.sklearn.autolog(log_models=False)
+run = tracking.start_run()
+LogisticRegression(max_iter=500).fit(*load_iris(return_X_y=True))
+print(run.run_id)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    with tracking.connect(f"sqlite:///{tmp_path / 'exit.db'}") as reader:
+        got = reader.get_run(done.stdout.split()[-1])
+    assert got.status is RunStatus.FINISHED and set(got.metrics) == CLASSIFIER_METRICS
+
+
 def test_log_model_registers_versions(client: tracking.TrackingClient) -> None:
     tracking.sklearn.autolog(disable=True)
     X, y = DIGITS[0][:400] / 16, DIGITS[1][:400]
@@ -225,6 +329,13 @@ class Predictor:
         return [0]
 
 
+class _OwnPredictForest(RandomForestClassifier):
+    """A forest whose own ``predict`` is not the argmax of its probabilities: it must be called."""
+
+    def predict(self, X: object) -> np.ndarray:
+        return np.full(len(X), self.classes_[0])  # type: ignore[arg-type]
+
+
 def sklearn_classifier_metrics(model: object, X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> dict[str, float]:
     from sklearn import metrics
 
@@ -249,15 +360,27 @@ def sklearn_classifier_metrics(model: object, X: np.ndarray, y: np.ndarray, w: n
         (DecisionTreeClassifier(max_depth=3, random_state=0), "iris", True),
         (LogisticRegression(max_iter=500), "breast_cancer", False),
         (DecisionTreeClassifier(max_depth=2, random_state=0), "breast_cancer", True),
+        # Forests: one predict_proba serves predict too; 10 classes for the one-vs-rest AUC.
+        (RandomForestClassifier(n_estimators=4, max_depth=4, random_state=0), "digits", False),
+        (ExtraTreesClassifier(n_estimators=3, max_depth=3, random_state=0), "breast_cancer", True),
+        (_OwnPredictForest(n_estimators=3, max_depth=3, random_state=0), "iris", False),
     ],
-    ids=["logreg-iris", "tree-iris-weighted", "logreg-binary", "tree-binary-weighted"],
+    ids=[
+        "logreg-iris",
+        "tree-iris-weighted",
+        "logreg-binary",
+        "tree-binary-weighted",
+        "forest-digits",
+        "extra-trees-binary-weighted",
+        "forest-own-predict",
+    ],
 )
 def test_classifier_metrics_equal_scikit_learns(model: object, data: str, weighted: bool) -> None:
     from sklearn.datasets import load_breast_cancer
 
     from tracking.sklearn._metrics import training_metrics
 
-    X, y = IRIS if data == "iris" else load_breast_cancer(return_X_y=True)
+    X, y = {"iris": IRIS, "digits": DIGITS}.get(data) or load_breast_cancer(return_X_y=True)
     X = StandardScaler().fit_transform(X)  # converges quickly
     w = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if weighted else None
     model.fit(X, y, sample_weight=w)  # type: ignore[attr-defined]

@@ -192,3 +192,43 @@ def test_a_webhook_is_removed_with_its_undelivered_events(client: TrackingClient
     client.registry.set_alias("m", "champion", 1)
     client.registry.deliver_webhooks(timeout_s=1)
     assert receiver.received == []
+
+
+@pytest.mark.parametrize("store_uri", SQL_STORE_PARAMS, indirect=True)
+def test_an_event_is_given_up_after_its_retry_period_and_redelivered_once_on_request(
+    store: Store, client: TrackingClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    client.registry.register_model("m", model_run(client))
+    hook = client.registry.add_webhook("m", f"http://127.0.0.1:{port}/hook", SECRET, ["alias"])
+    client.registry.set_alias("m", "champion", 1, reason="ship")
+    client.registry.close()  # this test drives delivery itself
+    outbox = store.registry_store()
+    # A retry period of zero: given up as soon as the minimum number of attempts failed.
+    quick = Deliverer(outbox, backoff_s=0.001, timeout_s=2, give_up_after_s=0)  # type: ignore[arg-type]
+    with caplog.at_level("WARNING", logger="tracking.webhooks.delivery"):
+        assert quick.drain(timeout_s=30) == 0  # nothing pending: given up, not lost
+    assert "given up after 5 attempts" in caplog.text
+    (listed,) = client.registry.list_webhooks("m")
+    assert listed.deliveries is not None
+    assert (listed.deliveries.pending, listed.deliveries.given_up, listed.deliveries.delivered) == (0, 1, 0)
+    assert "ConnectError" in (listed.deliveries.last_error or "")
+    assert quick.deliver_due() == 0  # a given-up event is not tried again by itself
+
+    with pytest.raises(tracking.ModelNotFound, match="no webhook 999"):
+        client.registry.redeliver_webhook("m", 999)
+    back = Receiver(port)
+    try:
+        assert client.registry.redeliver_webhook("m", hook.webhook_id, actor="ops") == 1
+        client.registry.close()
+        assert Deliverer(outbox, backoff_s=0.001, timeout_s=2).drain(timeout_s=10) == 0  # type: ignore[arg-type]
+        assert client.registry.redeliver_webhook("m", hook.webhook_id) == 0  # nothing left to requeue
+        assert len(back.received) == 1
+        assert verify(*back.received[0]) and json.loads(back.received[0][1])["reason"] == "ship"
+    finally:
+        back.close()
+    (listed,) = client.registry.list_webhooks("m")
+    assert listed.deliveries is not None
+    assert (listed.deliveries.pending, listed.deliveries.given_up, listed.deliveries.delivered) == (0, 0, 1)
+    audit = [e for e in client.registry.audit_log("m") if e.action == "webhook"]
+    assert [(e.subject, e.actor) for e in audit if e.subject == "redeliver"] == [("redeliver", "ops")]

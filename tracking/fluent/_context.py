@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from tracking.entities import RunStatus
 from tracking.errors import InvalidParameter
+from tracking.fluent import _deferred
 from tracking.fluent._target import RunTarget
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class FluentRun:
     @property
     def info(self) -> Run:
         """A fresh snapshot of the run (as MLflow's ``run.info``: ``run_id``, ``status``...)."""
+        _deferred.wait(self.run_id)  # with what autologging is still writing
         if self.handle is None:
             raise InvalidParameter(
                 f"run {self.run_id} belongs to a sweep trial, whose record is kept by the sweep driver; "
@@ -74,8 +76,11 @@ class FluentRun:
 
     def end(self, status: RunStatus | str = RunStatus.FINISHED, error: str | None = None) -> None:
         try:
-            if self.handle is not None:
-                self.handle.end(status, error)
+            try:
+                _deferred.wait(self.run_id)  # the run's deferred writes land before it ends
+            finally:
+                if self.handle is not None:
+                    self.handle.end(status, error)
         finally:
             self._forget()
 
@@ -89,8 +94,11 @@ class FluentRun:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if self.handle is not None:
-                self.handle.__exit__(exc_type, exc, tb)
+            try:
+                _deferred.wait(self.run_id)
+            finally:
+                if self.handle is not None:
+                    self.handle.__exit__(exc_type, exc, tb)
         finally:
             self._forget()
 
@@ -140,4 +148,7 @@ def activated(target: RunTarget) -> Iterator[FluentRun]:
     try:
         yield _STACK.get()[-1]
     finally:
-        _STACK.reset(token)
+        try:
+            _deferred.wait(target.run_id)  # the target's owner ends it after this block
+        finally:
+            _STACK.reset(token)

@@ -8,6 +8,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from tracking.errors import InvalidParameter
+from tracking.fluent import _deferred
 from tracking.uri import ARTIFACTS_ENV, STORE_ENV, resolve_store_uri
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class Defaults:
             if artifacts is not None:
                 os.environ[ARTIFACTS_ENV] = artifacts
         if old is not None:
+            _deferred.wait()
             old.close()
 
     def opened(self, run: FluentRun) -> None:
@@ -74,6 +76,7 @@ class Defaults:
 
         With ``end_open_runs``, end the open fluent runs FINISHED first.
         """
+        _deferred.wait()  # what autologging still writes goes through this client
         with self._lock:
             runs, self._open = list(self._open.values()), {}
             client, self._client = self._client, None

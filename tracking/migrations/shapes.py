@@ -290,3 +290,20 @@ def tables_0004_new() -> MetaData:
         Index("ix_webhook_outbox_pending", "delivered_at", "next_attempt_at"),
     )
     return tables
+
+
+def tables_0006_new() -> MetaData:
+    """The table revision 0006 added: the UI's browser sessions (a digest of each id, never the id)."""
+    tables = MetaData()
+    Table(
+        "ui_sessions",
+        tables,
+        Column("session_hash", String(64), primary_key=True),
+        Column("token_id", String(32), nullable=False),
+        Column("created_at", BigInteger, nullable=False),
+        Column("last_seen_at", BigInteger, nullable=False),
+        Column("expires_at", BigInteger, nullable=False),
+        Index("ix_ui_sessions_token", "token_id"),
+        Index("ix_ui_sessions_expires", "expires_at"),
+    )
+    return tables

@@ -101,6 +101,7 @@ def _installed_versions(serializer: str) -> tuple[tuple[str, str], ...]:
     return tuple(found.items())
 
 
+@cache  # as above: each uncached call parses the package's metadata (~1 ms)
 def _version(dist: str) -> str | None:
     try:
         return version(dist)

@@ -326,6 +326,16 @@ class ModelRegistry:
     def remove_webhook(self, name: str, webhook_id: int, *, actor: str | None = None) -> None:
         self._store.remove_webhook(name, int(webhook_id), actor=self._actor(actor))
 
+    def redeliver_webhook(self, name: str, webhook_id: int, *, actor: str | None = None) -> int:
+        """Queue again the events this webhook gave up on (retried for `GIVE_UP_AFTER_S`); how many.
+
+        They are delivered in the background like a new change's events.
+        """
+        queued = self._store.redeliver_webhook(name, int(webhook_id), actor=self._actor(actor))
+        if queued:
+            self._changed()
+        return queued
+
 
 def _texts(values: Mapping[str, object] | None) -> dict[str, str]:
     return {check_key("tag", k): param_text(k, v) for k, v in (values or {}).items()}

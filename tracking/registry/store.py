@@ -132,3 +132,7 @@ class RegistryStore(Protocol):
     def remove_webhook(self, name: str, webhook_id: int, *, actor: str) -> None:
         """`ModelNotFound` when ``name`` has no such webhook; its undelivered events go with it."""
         ...
+
+    def redeliver_webhook(self, name: str, webhook_id: int, *, actor: str) -> int:
+        """Queue the webhook's given-up events again (audited when there were any); how many."""
+        ...

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from tracking.artifacts import Artifacts, ArtifactStore, safe_name
 from tracking.auth.base import Principal, Role
 from tracking.entities import Run
+from tracking.errors import RunDeleted
 from tracking.server import fields as f
 from tracking.server.context import Call, Server, authenticate, endpoint
 from tracking.server.errors import error_response
@@ -79,6 +80,8 @@ def upload_endpoint(server: Server):  # type: ignore[no-untyped-def]
             principal = await authenticate(server, request)
             name = safe_name(request.path_params["name"])
             run = await run_in_threadpool(_run, server, principal, f.run_ref(request.path_params["run_id"]), Role.EDIT)
+            if run.deleted:  # as the client's own check: a deleted run takes no artifacts
+                raise RunDeleted.of(run.run_id)
             artifacts = server.store.artifacts(run)
             with tempfile.NamedTemporaryFile(prefix="sweeps-upload-") as tmp:
                 async for chunk in stream(request, server.max_artifact_bytes):

@@ -266,10 +266,21 @@ def list_webhooks(server: Server, call: Call) -> object:
 def remove_webhook(server: Server, call: Call) -> object:
     name, body = _name(call), call.json()
     server.need_model(call.principal, name, Role.MANAGE)
+    server.registry.remove_webhook(name, _webhook_id(call), actor=_actor(server, call, body))
+    return {}
+
+
+def redeliver_webhook(server: Server, call: Call) -> object:
+    name, body = _name(call), call.json()
+    server.need_model(call.principal, name, Role.MANAGE)
+    # The server's own outbox loop delivers them: it takes every pending event.
+    return {"queued": server.registry.redeliver_webhook(name, _webhook_id(call), actor=_actor(server, call, body))}
+
+
+def _webhook_id(call: Call) -> int:
     webhook_id = parse_int(call.path["webhook_id"], "webhook_id")
     assert webhook_id is not None
-    server.registry.remove_webhook(name, webhook_id, actor=_actor(server, call, body))
-    return {}
+    return webhook_id
 
 
 def routes(server: Server) -> list[Route]:
@@ -299,4 +310,5 @@ def routes(server: Server) -> list[Route]:
         r("/{name}/webhooks", list_webhooks, "GET"),
         r("/{name}/webhooks", add_webhook, "POST"),
         r("/{name}/webhooks/{webhook_id}/delete", remove_webhook, "POST"),
+        r("/{name}/webhooks/{webhook_id}/redeliver", redeliver_webhook, "POST"),
     ]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import functools
+import pickle
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from tracking import fluent
 from tracking.fluent import FluentRun, RunTarget
-from tracking.sklearn._metrics import fit_inputs, input_example, training_metrics
+from tracking.fluent import _deferred as deferred
+from tracking.models import Signature, infer_spec
+from tracking.sklearn._metrics import Training, fit_inputs, input_example, training
 from tracking.sklearn._params import estimator_params
 from tracking.sklearn._patch import patch, unpatch
 from tracking.sklearn._search import is_search, log_search
@@ -61,7 +66,8 @@ def _logged_fit(
     session = _Session.open(estimator, config)
     if session is None:
         return original(estimator, *args, **kwargs)
-    session.attempt("params and tags", lambda: _log_before(session.target, estimator))
+    if not session.logged_before:
+        session.attempt("params and tags", lambda: _log_before(session, estimator))
     try:
         result = original(estimator, *args, **kwargs)
     except BaseException as exc:
@@ -83,26 +89,92 @@ def _log_after(
     kwargs: dict[str, object],
 ) -> None:
     x, y, weight = fit_inputs(original, estimator, args, kwargs)
-    session.attempt("training metrics", lambda: _log_metrics(session.target, estimator, x, y, weight))
+    measured: list[Training] = []
+    session.attempt("training metrics", lambda: measured.append(_log_metrics(session, estimator, x, y, weight)))
     if is_search(estimator):
         session.attempt(
             "search results", lambda: log_search(session.target, session.host, estimator, config.max_tuning_runs)
         )
     if config.log_models and callable(getattr(estimator, "predict", None)):
         example = input_example(x) if config.log_input_examples else None
-        session.attempt("model", lambda: session.target.log_model(estimator, "model", input_example=example))
+        predicted = measured[0].predicted if measured else None
+        session.attempt("model", lambda: _log_model(session, estimator, example, _signature(example, predicted)))
 
 
-def _log_before(target: RunTarget, estimator: object) -> None:
+def _log_model(session: _Session, estimator: object, example: object | None, signature: Signature | None) -> None:
+    """Log the fitted model: in the user's run from a snapshot, in the background; elsewhere now."""
+    target = session.target
+    snapshot = _snapshot(estimator) if session.in_users_run else None
+    if snapshot is None:
+        target.log_model(estimator, "model", input_example=example, signature=signature)
+        return
+    # The bytes are the model as this fit left it: the user may refit or change it at once.
+    # Writing them (the files, the payload hash tag) is what the run's end waits for.
+    session.later.append(
+        (
+            lambda: target.log_model(pickle.loads(snapshot), "model", input_example=example, signature=signature),
+            session.describe("model"),
+        )
+    )
+
+
+def _snapshot(estimator: object) -> bytes | None:
+    """``estimator`` pickled (C pickle: a fraction of a millisecond for a small forest); None if it cannot be."""
+    try:
+        return pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # a lambda inside, say: log_model's own serializers (cloudpickle) get it, now
+        return None
+
+
+def _estimator_tags(estimator: object) -> dict[str, str]:
     cls = type(estimator)
-    target.set_tags({"estimator_name": cls.__name__, "estimator_class": f"{cls.__module__}.{cls.__qualname__}"})
-    target.log_params(estimator_params(estimator))
+    return {"estimator_name": cls.__name__, "estimator_class": f"{cls.__module__}.{cls.__qualname__}"}
 
 
-def _log_metrics(target: RunTarget, estimator: object, x: object, y: object, weight: object) -> None:
-    found = training_metrics(estimator, x, y, weight)
-    if found:
-        target.log_metrics(found)
+def _log_before(session: _Session, estimator: object) -> None:
+    """The tags and params, taken before the fit; in the user's run written in the background."""
+    target, tags, params = session.target, _estimator_tags(estimator), estimator_params(estimator)
+
+    def write() -> None:
+        target.set_tags(tags)
+        target.log_params(params)
+
+    if session.in_users_run:
+        session.later.append((write, session.describe("params and tags")))
+    else:
+        write()
+
+
+def _log_metrics(session: _Session, estimator: object, x: object, y: object, weight: object) -> Training:
+    found = training(estimator, x, y, weight)
+    if not found.metrics:
+        return found
+    target, metrics = session.target, found.metrics
+    if session.own is not None:
+        # Nothing but this fit writes to a run of its own: step 0 (MLflow's step for these) meets
+        # no other point, and no steps need reserving in the store.
+        target.log_metrics(metrics, step=0)
+        return found
+    if not session.in_users_run:  # a sweep trial: its steps are its own (no store), and it is not thread-safe
+        target.log_metrics(metrics)
+        return found
+    # In the user's run: the next free steps, so a second fit's values are not dropped as repeats
+    # of step 0. The store reserves those in a write of its own, so it runs in the background;
+    # the run's end waits for it and warns if it failed.
+    session.later.append((lambda: target.log_metrics(metrics), session.describe("training metrics")))
+    return found
+
+
+def _signature(example: object | None, predicted: np.ndarray | None) -> Signature | None:
+    """The signature from the example and the training predictions' first rows (None: `log_model` infers it).
+
+    What ``predict(example)`` would give, without calling it: ``example`` is the first rows of
+    the training ``X``, and scikit-learn predicts row by row; a signature records only the
+    outputs' dtype and shape past the batch axis.
+    """
+    if example is None or predicted is None or predicted.ndim == 0:
+        return None
+    return Signature(infer_spec(example), infer_spec(predicted[: len(example)]))  # type: ignore[arg-type]
 
 
 class _Session:
@@ -116,6 +188,10 @@ class _Session:
         self.own = own
         self.config = config
         self.what = what
+        self.later: list[tuple[Callable[[], None], Callable[[Exception], str | None]]] = []  # background writes
+        # A run the user started through the fluent layer: its end waits for background writes.
+        self.in_users_run = own is None and host is not None
+        self.logged_before = False  # params and tags already in (a run of its own starts with them)
 
     @classmethod
     def open(cls, estimator: object, config: AutologConfig) -> _Session | None:
@@ -123,12 +199,20 @@ class _Session:
         active = fluent.active_run()
         if active is not None:
             return cls(active.target, active if active.owned else None, None, config, what)
+        params: dict[str, str] | None = None
         try:
-            own = fluent.start_run(tags={"autologged": "true"})
+            params = estimator_params(estimator)
+        except Exception as exc:  # an estimator whose get_params fails still gets its run
+            _warn(config, f"could not log the params of {what}", exc)
+        try:
+            # Tags and params go in with the run: one write instead of three.
+            own = fluent.start_run(tags={"autologged": "true", **_estimator_tags(estimator)}, params=params)
         except Exception as exc:  # no run (store down): the fit still runs
             _warn(config, f"could not start a run for {what}", exc)
             return None
-        return cls(own.target, own, own, config, what)
+        session = cls(own.target, own, own, config, what)
+        session.logged_before = True
+        return session
 
     def attempt(self, part: str, log: Callable[[], object]) -> None:
         try:
@@ -136,7 +220,16 @@ class _Session:
         except Exception as exc:  # logging must never break the user's fit
             _warn(self.config, f"could not log the {part} of {self.what}", exc)
 
+    def describe(self, part: str) -> Callable[[Exception], str | None]:
+        """How a deferred write of ``part`` words its failure (None with ``silent``)."""
+        config, what = self.config, self.what
+        return lambda exc: None if config.silent else _message(f"could not log the {part} of {what}", exc)
+
     def close(self, error: BaseException | None) -> None:
+        # Queued after all the logging on this thread, which they would otherwise compete with.
+        for work, describe in self.later:
+            deferred.defer(self.target.run_id, work, describe)
+        self.later.clear()
         if self.own is None:
             return
         try:
@@ -150,7 +243,8 @@ class _Session:
 
 def _warn(config: AutologConfig, message: str, exc: Exception) -> None:
     if not config.silent:
-        warnings.warn(
-            f"tracking.sklearn.autolog: {message} ({type(exc).__name__}: {exc}); the fit itself is unaffected",
-            stacklevel=4,
-        )
+        warnings.warn(_message(message, exc), stacklevel=4)
+
+
+def _message(message: str, exc: Exception) -> str:
+    return f"tracking.sklearn.autolog: {message} ({type(exc).__name__}: {exc}); the fit itself is unaffected"

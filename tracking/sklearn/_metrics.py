@@ -3,6 +3,7 @@
 The metrics are computed here with numpy from one ``predict`` (and one ``predict_proba``),
 with scikit-learn's definitions: its metric functions validate their input on every call,
 which would cost more than a small model's fit (tests pin the values to scikit-learn's).
+Where ``predict`` is by its code the argmax of ``predict_proba`` (forests), one call serves both.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["fit_inputs", "input_example", "training_metrics"]
+__all__ = ["Training", "fit_inputs", "input_example", "training", "training_metrics"]
 
 
 def fit_inputs(
@@ -30,29 +32,44 @@ def fit_inputs(
     return x, y, weight
 
 
+@dataclass(frozen=True, slots=True)
+class Training:
+    """The ``training_*`` metrics, and ``predict(X)`` on the training data where they needed it."""
+
+    metrics: dict[str, float]
+    predicted: np.ndarray | None = None
+
+
 def training_metrics(estimator: object, x: object, y: object, sample_weight: object) -> dict[str, float]:
     """``training_*`` metrics of a fitted estimator; a metric that does not apply is left out."""
+    return training(estimator, x, y, sample_weight).metrics
+
+
+def training(estimator: object, x: object, y: object, sample_weight: object) -> Training:
+    """`training_metrics`, with the training predictions they were computed from."""
     from sklearn.base import is_classifier, is_regressor
 
     out: dict[str, float] = {}
     default_score = None
+    predicted = None
     if y is not None and callable(getattr(estimator, "predict", None)):
         target = np.asarray(y)
         weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if is_classifier(estimator) and target.ndim == 1:
-            out.update(_classifier(estimator, x, target, weight))
+            predicted = _classifier(estimator, x, target, weight, out)
             default_score = "training_accuracy_score"
         elif is_regressor(estimator):
-            out.update(_regressor(np.asarray(estimator.predict(x)), target, weight))  # type: ignore[attr-defined]
+            predicted = np.asarray(estimator.predict(x))  # type: ignore[attr-defined]
+            out.update(_regressor(predicted, target, weight))
             default_score = "training_r2_score"
     if default_score in out and _scores_by_default(estimator):
         out["training_score"] = out[default_score]  # what score() would compute, without a second predict
-        return out
+        return Training(out, predicted)
     score = getattr(estimator, "score", None)
     if callable(score):
         extra = {} if sample_weight is None else {"sample_weight": sample_weight}
         _put(out, "training_score", lambda: score(x, y, **extra) if y is not None else score(x))
-    return out
+    return Training(out, predicted)
 
 
 def _scores_by_default(estimator: object) -> bool:
@@ -68,9 +85,30 @@ def _scores_by_default(estimator: object) -> bool:
     return score is ClassifierMixin.score or score is RegressorMixin.score
 
 
-def _classifier(estimator: object, x: object, y: np.ndarray, weight: np.ndarray | None) -> dict[str, float]:
-    out: dict[str, float] = {}
-    predicted = np.asarray(estimator.predict(x))  # type: ignore[attr-defined]
+def _predicts_by_argmax(estimator: object) -> bool:
+    """True when ``predict`` is, by its code, ``classes_[argmax(predict_proba(X))]``: forests of one output.
+
+    Checked on the method itself, not the class name: a subclass with its own ``predict``
+    gets its own call (one overriding only ``predict_proba`` is still served exactly, since
+    the forest's ``predict`` calls ``self.predict_proba``).
+    """
+    from sklearn.ensemble._forest import ForestClassifier
+
+    return type(estimator).predict is ForestClassifier.predict and getattr(estimator, "n_outputs_", None) == 1
+
+
+def _classifier(
+    estimator: object, x: object, y: np.ndarray, weight: np.ndarray | None, out: dict[str, float]
+) -> np.ndarray:
+    """Put the classification metrics in ``out``; returns ``predict(x)``."""
+    classes = getattr(estimator, "classes_", None)
+    raw = None
+    if callable(getattr(estimator, "predict_proba", None)) and classes is not None:
+        raw = estimator.predict_proba(x)  # type: ignore[attr-defined]
+    if raw is not None and _predicts_by_argmax(estimator):
+        predicted = np.asarray(classes).take(np.argmax(raw, axis=1), axis=0)  # ForestClassifier.predict's own line
+    else:
+        predicted = np.asarray(estimator.predict(x))  # type: ignore[attr-defined]
     labels, codes = np.unique(np.concatenate([y, predicted]), return_inverse=True)
     k, n = len(labels), len(y)
     w = np.ones(n) if weight is None else weight
@@ -82,11 +120,9 @@ def _classifier(estimator: object, x: object, y: np.ndarray, weight: np.ndarray 
     out["training_precision_score"] = float(support @ _ratio(hits, called))
     out["training_recall_score"] = float(support @ _ratio(hits, truth))
     out["training_f1_score"] = float(support @ _ratio(2 * hits, truth + called))
-    classes = getattr(estimator, "classes_", None)
-    if callable(getattr(estimator, "predict_proba", None)) and classes is not None:
-        proba = np.asarray(estimator.predict_proba(x), dtype=float)  # type: ignore[attr-defined]
-        out.update(_probabilistic(proba, np.asarray(classes), y, weight))
-    return out
+    if raw is not None:
+        out.update(_probabilistic(np.asarray(raw, dtype=float), np.asarray(classes), y, weight))
+    return predicted
 
 
 def _probabilistic(
@@ -102,31 +138,43 @@ def _probabilistic(
     chosen = np.clip(proba, eps, 1 - eps)[np.arange(len(y)), index]
     out["training_log_loss"] = float(-np.average(np.log(chosen), weights=weight))
     if weight is None:  # the rank formula below is the unweighted AUC; weighted AUC is rare on training data
-        if len(classes) == 2:
-            auc = _auc(index == 1, proba[:, 1])
-        else:
-            parts = [_auc(index == c, proba[:, c]) for c in range(len(classes))]
-            auc = None if any(p is None for p in parts) else float(np.mean(parts))
+        # Binary: the AUC of the positive class's column; else one-vs-rest, the plain mean.
+        columns = proba[:, 1:2] if len(classes) == 2 else proba
+        positive = index[:, None] == (np.arange(1, 2) if len(classes) == 2 else np.arange(len(classes)))
+        auc = _auc(positive, columns)
         if auc is not None:
             out["training_roc_auc"] = auc
     return out
 
 
-def _auc(positive: np.ndarray, score: np.ndarray) -> float | None:
-    """ROC AUC by ranks (Mann-Whitney U, ties counted half); None when one side is empty."""
-    n_pos = int(positive.sum())
+def _auc(positive: np.ndarray, scores: np.ndarray) -> float | None:
+    """Mean ROC AUC of each column of ``scores`` against the same column of ``positive``, by
+    ranks (Mann-Whitney U, ties counted half); None when a column has one side empty."""
+    n_pos = positive.sum(axis=0)
     n_neg = len(positive) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    if (n_pos == 0).any() or (n_neg == 0).any():
         return None
-    ranks = _average_ranks(score)
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    ranks = _average_ranks(scores)
+    u = np.where(positive, ranks, 0.0).sum(axis=0) - n_pos * (n_pos + 1) / 2
+    return float(np.mean(u / (n_pos * n_neg)))
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, ties sharing their mean rank (scipy's rankdata, without its per-call checks)."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    return (ends - (counts - 1) / 2.0)[inverse]
+    """Per column, 1-based ranks with ties sharing their mean rank (scipy's rankdata, all columns
+    in one sort instead of one call per column)."""
+    n = len(values)
+    order = np.argsort(values, axis=0, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=0)
+    starts = np.ones(values.shape, dtype=bool)  # where a run of equal values begins
+    starts[1:] = ordered[1:] != ordered[:-1]
+    ends = np.ones(values.shape, dtype=bool)  # where one ends
+    ends[:-1] = starts[1:]
+    position = np.arange(n)[:, None]
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=0)
+    last = np.minimum.accumulate(np.where(ends, position, n - 1)[::-1], axis=0)[::-1]
+    ranks = np.empty(values.shape)
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=0)
+    return ranks
 
 
 def _regressor(predicted: np.ndarray, y: np.ndarray, weight: np.ndarray | None) -> dict[str, float]:
@@ -164,15 +212,18 @@ def _put(out: dict[str, float], key: str, compute: Callable[[], object]) -> None
 
 
 def input_example(x: object, rows: int = 5) -> object | None:
-    """The first ``rows`` rows of ``X`` (a frame stays a frame), or None for what has no rows to take."""
+    """A copy of the first ``rows`` rows of ``X`` (a frame stays a frame), or None for what has no rows to take.
+
+    A copy, not a view: the model may be written after the user has changed ``X`` in place.
+    """
     if x is None:
         return None
     sparse = sys.modules.get("scipy.sparse")
     if sparse is not None and sparse.issparse(x):
         return None  # an example must be plain data; signatures do not describe sparse input
     if hasattr(x, "iloc"):
-        return x.iloc[:rows]  # type: ignore[attr-defined]
+        return x.iloc[:rows].copy()  # type: ignore[attr-defined]
     if type(x).__module__.startswith("polars"):
-        return x.head(rows)  # type: ignore[attr-defined]
+        return x.head(rows)  # type: ignore[attr-defined]  # polars frames are immutable
     array = np.asarray(x)
-    return array[:rows] if array.ndim >= 1 else None
+    return np.array(array[:rows]) if array.ndim >= 1 else None

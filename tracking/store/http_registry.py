@@ -142,3 +142,7 @@ class HttpRegistryStore:
     def remove_webhook(self, name: str, webhook_id: int, *, actor: str) -> None:
         path = f"{self._model(name)}/webhooks/{int(webhook_id)}/delete"
         self._t.call("POST", path, {"actor": actor}, idempotent=False)
+
+    def redeliver_webhook(self, name: str, webhook_id: int, *, actor: str) -> int:
+        path = f"{self._model(name)}/webhooks/{int(webhook_id)}/redeliver"
+        return int(self._t.call("POST", path, {"actor": actor}, idempotent=False)["queued"])

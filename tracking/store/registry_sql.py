@@ -330,11 +330,25 @@ class SqlRegistryStore:
             _lock_model_without_commit(conn, name)
             gone = wh.delete_webhook_without_commit(conn, name, webhook_id)
             if gone is None:
-                raise ModelNotFound(f"model {name!r} has no webhook {webhook_id}; `sweeps models webhook list {name}`")
-            url = mask_password(gone.url)
+                raise _no_webhook(name, webhook_id)
+            url = mask_password(gone)
             _audit_without_commit(conn, name, None, "webhook", "remove", url, None, at, actor, None)
 
         self._write(remove)
+
+    def redeliver_webhook(self, name: str, webhook_id: int, *, actor: str) -> int:
+        def requeue(conn: Connection) -> int:
+            at = _now_ms()
+            _lock_model_without_commit(conn, name)
+            if wh.webhook_url(conn, name, webhook_id) is None:
+                raise _no_webhook(name, webhook_id)
+            queued = wh.requeue_given_up_without_commit(conn, webhook_id, at)
+            if queued:
+                why = f"{queued} given-up event(s) queued again"
+                _audit_without_commit(conn, name, None, "webhook", "redeliver", None, str(webhook_id), at, actor, why)
+            return queued
+
+        return self._write(requeue)
 
     def claim_events(self, *, now_ms: int, lease_ms: int, limit: int, since_ms: int | None) -> list[PendingEvent]:
         rows = self._read(lambda conn: wh.due_rows(conn, now_ms, limit, since_ms))
@@ -346,14 +360,16 @@ class SqlRegistryStore:
             )
             if took:
                 secret = self._seal().open(r.secret_sealed)
-                claimed.append(PendingEvent(r.event_id, r.webhook_id, r.url, secret, r.payload, r.attempts + 1))
+                event = PendingEvent(r.event_id, r.webhook_id, r.url, secret, r.payload, r.attempts + 1, r.created_at)
+                claimed.append(event)
         return claimed
 
     def mark_delivered(self, event_id: int, *, at_ms: int) -> bool:
         return self._write(lambda conn: wh.mark_delivered_without_commit(conn, event_id, at_ms))
 
-    def mark_failed(self, event_id: int, *, retry_at_ms: int, error: str) -> None:
-        self._write(lambda conn: wh.mark_failed_without_commit(conn, event_id, retry_at_ms, error))
+    def mark_failed(self, event_id: int, *, retry_at_ms: int, error: str, give_up: bool = False) -> None:
+        given_up_at = _now_ms() if give_up else None
+        self._write(lambda conn: wh.mark_failed_without_commit(conn, event_id, retry_at_ms, error, given_up_at))
 
     def pending_events(self, *, since_ms: int | None) -> int:
         return self._read(lambda conn: wh.pending_count(conn, since_ms))
@@ -373,6 +389,10 @@ class SqlRegistryStore:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _no_webhook(name: str, webhook_id: int) -> ModelNotFound:
+    return ModelNotFound(f"model {name!r} has no webhook {webhook_id}; `sweeps models webhook list {name}`")
 
 
 def _lock_model_without_commit(conn: Connection, name: str) -> Row:

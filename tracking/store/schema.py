@@ -22,7 +22,7 @@ from tracking.limits import KEY_LEN, RUN_ID_LEN
 # The Alembic revision these tables correspond to; bump it with every new migration. A new
 # database gets these tables directly, stamped with it (tests/tracking/test_schema_create.py
 # checks that this equals what the migrations build).
-SCHEMA_VERSION = "0004"
+SCHEMA_VERSION = "0006"
 
 metadata = MetaData()
 
@@ -287,5 +287,23 @@ webhook_outbox = Table(
     Column("next_attempt_at", BigInteger, nullable=False),
     Column("delivered_at", BigInteger, nullable=True),
     Column("last_error", Text, nullable=True),
+    # revision 0005: when retrying stopped (a dead letter); `redeliver` queues it again
+    Column("given_up_at", BigInteger, nullable=True),
     Index("ix_webhook_outbox_pending", "delivered_at", "next_attempt_at"),
+)
+
+# -- revision 0006: browser sessions of the UI, shared by every worker process of a server
+
+# A session is a random id in an HttpOnly cookie; only its SHA-256 is kept. It lasts while the
+# token it was opened with is valid, until sign-out, and at most until expires_at (idle: last_seen_at).
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("token_id", String(32), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_ui_sessions_token", "token_id"),
+    Index("ix_ui_sessions_expires", "expires_at"),
 )

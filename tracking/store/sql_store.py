@@ -22,6 +22,7 @@ from tracking.errors import (
     ExperimentNotFound,
     LifecycleError,
     ParamConflict,
+    RunDeleted,
     RunExists,
     RunFinished,
     RunNotFound,
@@ -329,11 +330,9 @@ class SqlStore:
         return [_run(r, params.get(r.run_id, {}), tags.get(r.run_id, {}), summaries.get(r.run_id, {})) for r in rows]
 
     def run_status(self, run_id: str) -> RunStatus:
+        """The status of a run that may take writes: `RunDeleted` for a deleted one (same query)."""
         with self._read() as conn:
-            status = conn.execute(select(t.runs.c.status).where(t.runs.c.run_id == run_id)).scalar_one_or_none()
-        if status is None:
-            raise RunNotFound(f"no run with id {run_id!r}")
-        return RunStatus(status)
+            return RunStatus(_require_run(conn, run_id, writes=True))
 
     def end_run(self, run_id: str, status: RunStatus, error: str | None = None) -> None:
         def end(conn: Connection) -> None:
@@ -407,7 +406,7 @@ class SqlStore:
             return
 
         def set_(conn: Connection) -> None:
-            _require_run(conn, run_id)
+            _require_run(conn, run_id, writes=True)
             conn.execute(t.tags.delete().where(and_(t.tags.c.run_id == run_id, t.tags.c.key.in_(list(tags)))))
             _insert_pairs(conn, t.tags, run_id, tags)
 
@@ -415,7 +414,7 @@ class SqlStore:
 
     def delete_tag(self, run_id: str, key: str) -> None:
         def remove(conn: Connection) -> None:
-            _require_run(conn, run_id)
+            _require_run(conn, run_id, writes=True)
             conn.execute(t.tags.delete().where(and_(t.tags.c.run_id == run_id, t.tags.c.key == key)))
 
         self._write(remove)
@@ -672,15 +671,19 @@ def _raw_query(conn: Connection, db: Dialect, sql: str, params: tuple) -> list[t
         cur.close()
 
 
-def _require_run(conn: Connection, run_id: str) -> str:
-    status = conn.execute(select(t.runs.c.status).where(t.runs.c.run_id == run_id)).scalar_one_or_none()
-    if status is None:
+def _require_run(conn: Connection, run_id: str, *, writes: bool = False) -> str:
+    """The run's status; ``writes``: `RunDeleted` for a soft-deleted run (read in the same query)."""
+    runs = t.runs.c
+    row = conn.execute(select(runs.status, runs.deleted_at).where(runs.run_id == run_id)).first()
+    if row is None:
         raise RunNotFound(f"no run with id {run_id!r}")
-    return status
+    if writes and row.deleted_at is not None:
+        raise RunDeleted.of(run_id)
+    return row.status
 
 
 def _require_active(conn: Connection, run_id: str) -> None:
-    status = _require_run(conn, run_id)
+    status = _require_run(conn, run_id, writes=True)
     if status != RunStatus.RUNNING.value:
         raise RunFinished(f"run {run_id} is {status}; a finished run takes no more params or metrics")
 

@@ -1,4 +1,4 @@
-"""Delivering queued webhook events: signed POSTs, retried with backoff, off the registry call's path.
+"""Delivering queued webhook events: signed POSTs, retried with backoff (then given up), off the registry call's path.
 
 A `Deliverer` runs in a daemon thread of the process that caused an event (``kick``), lets a
 command wait a bounded time before it exits (``drain``), and serves a ``sweeps server``'s loop
@@ -16,11 +16,17 @@ import time
 import httpx
 
 from tracking.errors import TrackingError
+from tracking.uri import mask_password
 from tracking.webhooks.entities import PendingEvent
 from tracking.webhooks.outbox import OutboxStore
 
 SIGNATURE_HEADER = "X-Sweeps-Signature"
 DELIVERY_HEADER = "X-Sweeps-Delivery"
+# An event is retried, further and further apart, for this long after it was queued; then it
+# is given up (kept as a dead letter for `redeliver`). At least MIN_ATTEMPTS are always made,
+# so events queued while every deliverer was down are not given up at the first refusal.
+GIVE_UP_AFTER_S = 3 * 24 * 3600.0
+MIN_ATTEMPTS = 5
 _log = logging.getLogger(__name__)
 
 
@@ -48,6 +54,7 @@ class Deliverer:
         timeout_s: float = 5.0,
         backoff_s: float = 1.0,
         max_backoff_s: float = 600.0,
+        give_up_after_s: float = GIVE_UP_AFTER_S,
         batch: int = 50,
     ) -> None:
         self._outbox = outbox
@@ -55,6 +62,7 @@ class Deliverer:
         self._timeout_s = timeout_s
         self._backoff_s = backoff_s
         self._max_backoff_s = max_backoff_s
+        self._give_up_after_ms = int(give_up_after_s * 1000)
         self._batch = batch
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -100,8 +108,19 @@ class Deliverer:
         try:
             if error is None:
                 return int(self._outbox.mark_delivered(event.event_id, at_ms=_now_ms()))
+            now = _now_ms()
             delay = min(self._backoff_s * 2 ** max(event.attempts - 1, 0), self._max_backoff_s)
-            self._outbox.mark_failed(event.event_id, retry_at_ms=_now_ms() + int(delay * 1000), error=error)
+            give_up = event.attempts >= MIN_ATTEMPTS and now - event.created_at >= self._give_up_after_ms
+            self._outbox.mark_failed(event.event_id, retry_at_ms=now + int(delay * 1000), error=error, give_up=give_up)
+            if give_up:
+                _log.warning(
+                    "webhook event %s to %s given up after %d attempts (last: %s); "
+                    "`sweeps models webhook redeliver` queues it again",
+                    event.event_id,
+                    mask_password(event.url),
+                    event.attempts,
+                    error,
+                )
         except TrackingError as exc:
             _log.warning("webhook event %s: could not record the attempt: %s", event.event_id, exc)
         return 0

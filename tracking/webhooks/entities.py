@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from tracking.errors import RegistryError
@@ -23,6 +23,17 @@ class Webhook:
     events: tuple[str, ...]
     created_at: int  # epoch ms
     actor: str
+    deliveries: DeliveryCounts | None = None  # filled in by a listing
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCounts:
+    """How a webhook's events stand: waiting (or being retried), delivered, and given up."""
+
+    pending: int = 0
+    delivered: int = 0
+    given_up: int = 0
+    last_error: str | None = None  # of the newest event still undelivered, when it failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +46,7 @@ class PendingEvent:
     secret: str
     payload: str  # the JSON body, exactly as signed and sent
     attempts: int  # including the one this claim starts
+    created_at: int = 0  # epoch ms the event was queued: its retry period counts from then
 
 
 def check_url(url: str) -> str:
@@ -62,7 +74,7 @@ def check_events(events: Iterable[str] | str | None) -> tuple[str, ...]:
 
 def webhook_to(w: Webhook) -> dict[str, object]:
     """The wire form of a webhook (no secret: it never leaves the store)."""
-    return {
+    wire: dict[str, object] = {
         "webhook_id": w.webhook_id,
         "name": w.name,
         "url": w.url,
@@ -70,9 +82,13 @@ def webhook_to(w: Webhook) -> dict[str, object]:
         "created_at": w.created_at,
         "actor": w.actor,
     }
+    if w.deliveries is not None:
+        wire["deliveries"] = asdict(w.deliveries)
+    return wire
 
 
 def webhook_from(d: dict[str, object]) -> Webhook:
+    counts = d.get("deliveries")
     return Webhook(
         int(d["webhook_id"]),  # type: ignore[call-overload]
         str(d["name"]),
@@ -80,4 +96,5 @@ def webhook_from(d: dict[str, object]) -> Webhook:
         tuple(str(e) for e in d["events"]),  # type: ignore[attr-defined]
         int(d["created_at"]),  # type: ignore[call-overload]
         str(d["actor"]),
+        DeliveryCounts(**counts) if isinstance(counts, dict) else None,
     )

@@ -19,7 +19,10 @@ class OutboxStore(Protocol):
         """Record a success; False when it was already recorded (it counts once)."""
         ...
 
-    def mark_failed(self, event_id: int, *, retry_at_ms: int, error: str) -> None: ...
+    def mark_failed(self, event_id: int, *, retry_at_ms: int, error: str, give_up: bool = False) -> None:
+        """Record a failed attempt: due again at ``retry_at_ms``, or with ``give_up`` never again
+        (until redelivered); no longer pending either way."""
+        ...
 
     def pending_events(self, *, since_ms: int | None) -> int:
         """How many events are undelivered (created at or after ``since_ms`` when given)."""

@@ -31,6 +31,7 @@
       const s = await api(`/ui/api/runs/${encodeURIComponent(r.run_id)}/series?` + new URLSearchParams({ key, buckets: "600" }));
       traces.push({ type: UI.traceType(s.total * runs.length), mode: "lines", name: r.label, x: s.steps, y: s.values });
     }
+    await UI.charts;
     await Plotly.newPlot(holder, traces, UI.layoutBase({ xaxis: { title: { text: "step" }, automargin: true } }), UI.plotConfig);
   });
   Promise.all(drawn).then(() => UI.ready(), (error) => { app.prepend(UI.message(error.message, "bad")); UI.ready(); });

@@ -58,8 +58,11 @@
     note.textContent = caption(s);
     holder.dataset.fetches = "1";
     holder.dataset.points = String(s.shown);
-    const trace = { type: UI.traceType(s.total), mode: s.total > 200 ? "lines" : "lines+markers", x: s.steps, y: s.values, name: key,
+    // By the points handed over (at most two per bucket), not the points stored: a few thousand draw
+    // sooner as SVG than a WebGL context takes to start.
+    const trace = { type: UI.traceType(s.shown), mode: s.total > 200 ? "lines" : "lines+markers", x: s.steps, y: s.values, name: key,
       line: { width: 1.5, color: "#2457c5" }, marker: { size: 4 }, hovertemplate: "step %{x}<br>%{y}<extra></extra>" };
+    await UI.charts;
     await Plotly.newPlot(holder, [trace], UI.layoutBase({ showlegend: false, margin: { l: 64, r: 16, t: 8, b: 44 },
       xaxis: { title: { text: "step" }, automargin: true, gridcolor: "#eef0f3" }, yaxis: { automargin: true, gridcolor: "#eef0f3", exponentformat: "power" } }), UI.plotConfig);
     let pending = 0;

@@ -142,6 +142,8 @@
   }
 
   let counting = 0;
+  let preloaded = data.first; // the page the URL asked for, sent inside the HTML
+
 
   async function load() {
     const query = new URLSearchParams({ filter: state.filter, order: state.order, offset: String(state.offset),
@@ -153,7 +155,8 @@
     if (!state.nested) shown.set("nested", "0");
     history.replaceState(null, "", location.pathname + (shown.toString() ? "?" + shown : ""));
     document.body.removeAttribute("data-ready");
-    const page = await api(base + "/runs?" + query);
+    const page = preloaded || await api(base + "/runs?" + query);
+    preloaded = null;
     if (page.filter_error) { showFilterError(page.filter_error); UI.ready(); return; }
     errorBox.classList.remove("shown");
     errorBox.replaceChildren();

@@ -1,6 +1,7 @@
 "use strict";
 // `/sweeps/{id}`: the sweep page. It polls its JSON while the sweep runs and redraws in place
-// (Plotly.react), so trials appear without a reload; brushing on the parallel axes survives.
+// (Plotly.react; parcoords.js for the parallel axes), so trials appear without a reload and
+// brushes on the parallel axes survive.
 (() => {
   const { el, data, path, api, num, status, card, kv, table } = UI;
   const app = document.getElementById("app");
@@ -84,16 +85,23 @@
     withNote("curves", c.note);
   }
 
+  // Our own canvas chart (parcoords.js): its brushes are kept by axis name across live redraws.
+  let parcoords = null;
   function parallel(p) {
-    if (!p) { noChart("parallel", "needs at least 2 finished trials and a parameter that varies"); return; }
-    const old = charts.parallel && charts.parallel.data && charts.parallel.data[0] ? charts.parallel.data[0].dimensions : [];
-    const kept = {};
-    for (const d of old || []) if (d.constraintrange) kept[d.label] = d.constraintrange;
-    const dims = p.axes.map((a, i) => ({ label: a.name.length > 22 ? a.name.slice(0, 21) + "…" : a.name, values: p.columns[i], range: [0, 1],
-      tickvals: a.ticks, ticktext: a.labels, constraintrange: kept[a.name.length > 22 ? a.name.slice(0, 21) + "…" : a.name] }));
-    chart("parallel", [{ type: "parcoords", line: { color: p.colour, colorscale: "Viridis", showscale: false }, dimensions: dims,
-      labelangle: -20, labelside: "top" }], { margin: { l: 70, r: 70, t: 70, b: 30 } });
-    withNote("parallel", (p.note ? p.note + "; " : "") + "drag along an axis to brush; click outside the brush to clear it");
+    if (!p) { if (parcoords) parcoords.destroy(); parcoords = null; noChart("parallel", "needs at least 2 finished trials and a parameter that varies"); return; }
+    if (!parcoords) {
+      const holder = el("div", { class: "pc", id: "chart-parallel" });
+      const count = el("span", { id: "parallel-count" });
+      const clear = el("button", { class: "btn small", id: "parallel-clear", type: "button", hidden: true }, "clear brushes");
+      slots.parallel.replaceChildren(holder, el("p", { class: "note pc-foot" }, count, clear));
+      parcoords = new Parcoords.Chart(holder, ({ selected, lines, brushes }) => {
+        count.textContent = brushes ? `${selected} of ${lines} trials selected` : `${lines} trials`;
+        clear.hidden = !brushes;
+      });
+      clear.addEventListener("click", () => parcoords.clear());
+    }
+    parcoords.update(p);
+    withNote("parallel", (p.note ? p.note + "; " : "") + "colour: rank by the objective; drag along an axis to brush (several axes: all must hold); click an axis outside its brush to clear it");
   }
 
   function importances(list) {
@@ -139,17 +147,19 @@
     slots.failures.replaceChildren(...parts);
   }
 
-  function draw(d) {
+  function draw(d, settled) {
     document.getElementById("title").textContent = `Sweep ${d.sweep_id} · ${d.name}`;
     progress(d.progress, d);
     slots.summary.replaceChildren(kv(d.summary));
     leaderboard(d.leaderboard, d.objectives);
-    history(d.history);
-    curves(d.curves);
-    parallel(d.parallel);
-    pareto(d.pareto, d.objectives.length > 1);
     verdict(d.verdict);
     failures(d.failures);
+    // Cheap SVG and canvas charts first; the WebGL ones (whose contexts cost most to start) after them.
+    pareto(d.pareto, d.objectives.length > 1);
+    if (settled) showImportances(settled);
+    parallel(d.parallel);
+    curves(d.curves);
+    history(d.history);
     liveBadge.hidden = !d.live;
     document.body.dataset.trials = String(d.progress.trials);
     document.body.dataset.live = d.live ? "1" : "0";
@@ -157,20 +167,33 @@
 
   let importancesFor = null;
 
+  // A request's outcome once it has come: { value } or { error }.
+  const outcome = (request) => request.then((value) => ({ value }), (error) => ({ error }));
+  function showImportances(result) {
+    if (result.error) noChart("importances", result.error.message);
+    else importances(result.value);
+  }
+
   async function poll() {
+    // The first time, importances (a model fit on the server) are asked for at once, in
+    // parallel with the page's data, and drawn with it if they came first.
+    let settled = null;
+    const early = importancesFor === null ? outcome(api(url + "/importances")) : null;
+    if (early) early.then((result) => { settled = result; });
     let d;
     try {
       d = await api(url);
+      await UI.charts;
     } catch (error) {
       app.prepend(UI.message("could not refresh: " + error.message, "bad"));
       UI.ready();
       return;
     }
-    draw(d);
+    draw(d, settled);
     if (d.finished !== importancesFor) {
-      // Importances come on their own request (a model fit); the rest is already drawn.
+      const drawn = settled !== null;
       importancesFor = d.finished;
-      try { importances(await api(url + "/importances")); } catch (error) { noChart("importances", error.message); }
+      if (!drawn) showImportances(await (early || outcome(api(url + "/importances"))));
     }
     UI.ready();
     // Poll while the sweep runs; poll once more after it ends, to show the final state.

@@ -115,7 +115,10 @@ const UI = (() => {
     return el("p", { class: "message " + (kind || "") }, text);
   }
 
-  const plotConfig = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+  // WebGL charts at the screen's own pixel ratio: plotly's default (2) draws four times the pixels
+  // on an ordinary screen, which a browser without a GPU pays for in every frame.
+  const plotConfig = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"],
+    plotGlPixelRatio: Math.min(4, Math.max(1, window.devicePixelRatio || 1)) };
   const layoutBase = (extra) => Object.assign({
     margin: { l: 64, r: 24, t: 16, b: 60 },
     font: { family: "system-ui, sans-serif", size: 12 },
@@ -132,5 +135,12 @@ const UI = (() => {
 
   function ready() { document.body.setAttribute("data-ready", "1"); }
 
-  return { data, csrf, el, path, api, ApiError, num, time, duration, status, card, kv, table, message, plotConfig, layoutBase, traceType, ready };
+  // plotly.js comes after the page's own script (templates/page.html), so that a page asks for
+  // its data while the browser is still reading 4.8 MB of plotly; charts wait for this first.
+  const charts = new Promise((resolve) => {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => resolve(), { once: true });
+    else resolve();
+  });
+
+  return { data, csrf, el, path, api, ApiError, num, time, duration, status, card, kv, table, message, plotConfig, layoutBase, traceType, ready, charts };
 })();

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from synthetic import XSS
-from ui_support import PAGED_RUNS, SPIKE_STEP, Tab, UiStore
+from ui_support import PAGED_RUNS, SPIKE_STEP, Tab, UiStore, add_live_trial
 
 import tracking
 from tracking.errors import FilterError
@@ -50,7 +50,8 @@ def test_every_page_renders_offline_without_errors(browser, ui_server, ui_store:
             tab.page.set_viewport_size({"width": 900, "height": 1000})
             tab.page.wait_for_function("document.documentElement.clientWidth === 900")
             tab.page.wait_for_function(
-                "[...document.querySelectorAll('.chart .main-svg')].every(s => s.getBoundingClientRect().right <= 900)"
+                "[...document.querySelectorAll('.chart .main-svg, .pc-canvas')]"
+                ".every(s => s.getBoundingClientRect().right <= 900)"
             )
             tab.screenshot(f"{name}-900.png")
         assert tab.errors == [], tab.errors
@@ -82,6 +83,13 @@ def test_filter_box_finds_the_right_runs(tab: Tab, ui_store: UiStore) -> None:
     shown = set(tab.page.eval_on_selector_all("#runs-table tbody tr", "rows => rows.map(r => r.dataset.runId)"))
     assert shown == expected
     assert "filter=" in tab.page.url  # the filter survives a reload
+    asked: list[str] = []
+    tab.page.on("request", lambda r: asked.append(r.url))
+    tab.page.reload()
+    tab.page.wait_for_selector("body[data-ready] #runs-table")
+    again = set(tab.page.eval_on_selector_all("#runs-table tbody tr", "rows => rows.map(r => r.dataset.runId)"))
+    assert again == expected
+    assert not [url for url in asked if "/runs?" in url]  # the URL's page came inside the HTML
 
 
 def test_a_bad_filter_shows_its_position(tab: Tab) -> None:
@@ -96,6 +104,9 @@ def test_a_bad_filter_shows_its_position(tab: Tab) -> None:
     assert caret.get_attribute("data-position") == str(raised.value.position)
     assert caret.inner_text().index("^") == raised.value.position
     assert "expected" in tab.page.inner_text("#filter-error-message")
+    tab.page.reload()  # the bad filter is in the URL: the page's own data shows the same error
+    tab.page.wait_for_selector("body[data-ready] #filter-error.shown")
+    assert tab.page.locator("#filter-error-caret").get_attribute("data-position") == str(raised.value.position)
     assert tab.errors == []
 
 
@@ -129,13 +140,7 @@ def test_a_running_sweep_gains_trials_without_a_reload(tab: Tab, ui_store: UiSto
     tab.open(f"/sweeps/{ui_store.live_sweep}")
     before = int(tab.page.get_attribute("body", "data-trials") or "0")
     assert tab.page.get_attribute("body", "data-live") == "1"
-    with tracking.connect(ui_store.uri, artifacts=ui_store.artifacts) as client:
-        tags = {"sweeps.kind": "trial", "sweeps.sweep_id": ui_store.live_sweep, "sweeps.trial_number": str(before)}
-        with client.start_run(
-            "live", f"trial-{before}", tags=tags, params={"alpha": 0.01}, parent=ui_store.live_parent
-        ) as run:
-            run.log_metrics({"objective.val_accuracy": 0.99, "val_accuracy": 0.99}, step=0)
-        client.flush()
+    add_live_trial(ui_store, before, {"alpha": 0.01}, 0.99)
     navigations: list[str] = []
     tab.page.on("framenavigated", lambda frame: navigations.append(frame.url))
     tab.page.wait_for_function(f"document.body.dataset.trials === '{before + 1}'", timeout=20_000)

@@ -82,6 +82,15 @@ def model(client: tracking.TrackingClient, run_ids: list[str]) -> str:
     return name
 
 
+def add_live_trial(store: UiStore, number: int, params: dict[str, object], value: float) -> None:
+    """A finished trial of the live sweep, written as a running sweep writes it."""
+    with tracking.connect(store.uri, artifacts=store.artifacts) as client:
+        tags = {"sweeps.kind": "trial", "sweeps.sweep_id": store.live_sweep, "sweeps.trial_number": str(number)}
+        with client.start_run("live", f"trial-{number}", tags=tags, params=params, parent=store.live_parent) as run:
+            run.log_metrics({"objective.val_accuracy": value, "val_accuracy": value}, step=0)
+        client.flush()
+
+
 class Tab:
     """A page of the UI in its own browser context, recording console errors and requests elsewhere."""
 
