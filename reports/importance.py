@@ -13,6 +13,7 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from reports.optuna_storage import BulkStorage
 from reports.space import param_value
 from reports.sweep import Objective, objective_values
 from tracking import Run, RunStatus
@@ -67,9 +68,10 @@ def build_study(
 ) -> tuple[optuna.Study, int]:
     """An in-memory study holding the finished trials; also returns how many runs did not fit."""
     with _quiet():
-        study = optuna.create_study(directions=[o.goal for o in objectives])
+        storage = BulkStorage()
+        study = optuna.create_study(storage=storage, directions=[o.goal for o in objectives])
         frozen, skipped = frozen_trials(trials, objectives, space)
-        study.add_trials(frozen)
+        storage.add_restored(study._study_id, frozen)  # no copy per trial: they were made for it
     return study, skipped
 
 
@@ -81,7 +83,7 @@ def param_importances(
 ) -> list[ImportanceResult]:
     """One result per objective; a result with a message instead of numbers when it cannot be computed."""
     study, skipped = build_study(trials, objectives, space)
-    finished = len(study.trials)
+    finished = len(study.get_trials(deepcopy=False))
     if finished < 2:
         note = f"needs at least 2 finished trials, this sweep has {finished}"
         return [ImportanceResult(o.name, "", (), note) for o in objectives]

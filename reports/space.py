@@ -29,8 +29,10 @@ def search_space(trials: Iterable[Run]) -> dict[str, BaseDistribution]:
     """
     trials = list(trials)
     stored: dict[str, BaseDistribution] = {}
-    for run in trials:
-        for name, dist in _stored_distributions(run).items():
+    # Each distinct tag text once, in the order trials first carry it: the same first
+    # distribution per param, without parsing 10,000 copies of one text.
+    for raw in dict.fromkeys(run.tags.get(DISTRIBUTIONS) for run in trials):
+        for name, dist in _stored_distributions(raw).items():
             stored.setdefault(name, dist)
     values: dict[str, set[str]] = {}
     for run in trials:
@@ -49,8 +51,7 @@ def search_space(trials: Iterable[Run]) -> dict[str, BaseDistribution]:
     return space
 
 
-def _stored_distributions(run: Run) -> dict[str, BaseDistribution]:
-    raw = run.tags.get(DISTRIBUTIONS)
+def _stored_distributions(raw: str | None) -> dict[str, BaseDistribution]:
     if not raw:
         return {}
     try:

@@ -1,7 +1,7 @@
 """The driver's in-memory Optuna storage: restored trials added in bulk, old finished ones forgotten.
 
 Optuna's `InMemoryStorage` deep-copies every trial it is given (seconds for a 20,000-trial
-resume) and keeps every finished trial for good (about 2 KB each). The store holds the whole
+resume: `BulkStorage` does not) and keeps every finished trial for good (about 2 KB each). The store holds the whole
 history, so with a `history_window` on every reader of it (see `storage_window`) this storage
 keeps only what a windowed sampler or pruner can see: per finished state the N highest-numbered
 trials, every waiting or running trial, and the best trial (Optuna's best-trial cache reads it).
@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import copy
 import heapq
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Sequence
 
-from optuna.storages import InMemoryStorage
 from optuna.trial import FrozenTrial, TrialState
+
+from reports.optuna_storage import BulkStorage
 
 __all__ = ["SweepStorage"]
 
 
-class SweepStorage(InMemoryStorage):
-    """`InMemoryStorage` with `add_restored` and, when `keep` is set, a window on finished trials.
+class SweepStorage(BulkStorage):
+    """`BulkStorage` (restored trials added without copying) with, when `keep` is set, a window on finished trials.
 
     Trial numbers stay those of the whole study: a forgotten trial leaves a hole (`None`) in
     Optuna's list, so numbers and `len` of the list mean what they mean in Optuna.
@@ -35,24 +36,9 @@ class SweepStorage(InMemoryStorage):
 
     # -- writes -----------------------------------------------------------------------------
 
-    def add_restored(self, study_id: int, trials: Iterable[FrozenTrial]) -> None:
-        """Append `trials` (made by `optuna.trial.create_trial` for this study alone) without copying.
-
-        What `create_new_trial` does per trial less its deep copy, which dominated a resume.
-        """
-        with self._lock:
-            self._check_study_id(study_id)
-            listed = self._studies[study_id].trials
-            for trial in trials:
-                self._max_trial_id += 1
-                trial_id = self._max_trial_id
-                trial.number = len(listed)
-                trial._trial_id = trial_id
-                self._trial_id_to_study_id_and_number[trial_id] = (study_id, trial.number)
-                listed.append(trial)
-                self._update_cache(trial_id, study_id)
-                if trial.state.is_finished():
-                    self._window(study_id, trial)
+    def _added(self, study_id: int, trial: FrozenTrial) -> None:
+        if trial.state.is_finished():
+            self._window(study_id, trial)
 
     def create_new_trial(self, study_id: int, template_trial: FrozenTrial | None = None) -> int:
         trial_id = super().create_new_trial(study_id, template_trial)
