@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
@@ -40,4 +43,12 @@ def add_ui(app: Starlette, *, secure_cookies: bool = False) -> Ui:
     ui = Ui(server, client, sessions=sessions, secure_cookies=secure_cookies)
     app.router.routes.extend(ui_routes(ui))
     app.state.ui = ui
+    threading.Thread(target=_import_importances, name="sweeps-ui-warm-up", daemon=True).start()
     return ui
+
+
+def _import_importances() -> None:
+    """Import what a sweep's importances need (Optuna's evaluators load scikit-learn: about a
+    second) while the server waits for its first request, not during a sweep's first view."""
+    with contextlib.suppress(ImportError):  # the request that needs it says what is missing
+        import optuna.importance  # noqa: F401

@@ -153,8 +153,8 @@ class Coordinator:
         if group is not None:
             if not schedule.may_retry():  # stopping or out of time: the configuration stays short
                 return None
-            index, params = group.next_params()
-            return _Launch(group.handle, params, groups.take_number(), group, index)  # type: ignore[union-attr]
+            number, index, params = groups.launch(group)  # type: ignore[union-attr]
+            return _Launch(group.handle, params, number, group, index)
         if not schedule.can_launch():
             return None
         if self._bridge.grid_taken():
@@ -165,8 +165,8 @@ class Coordinator:
             return _Launch(handle, params, self._bridge.number(handle))
         group = groups.new(handle, params)
         self._tally.groups = (self._tally.groups or 0) + 1
-        index, params = group.next_params()
-        return _Launch(handle, params, groups.take_number(), group, index)
+        number, index, params = groups.launch(group)
+        return _Launch(handle, params, number, group, index)
 
     def _launch(self, launch: _Launch, worker: WorkerInfo) -> TrialAssignment | None:
         handle, params, number, group = launch.handle, launch.params, launch.number, launch.group

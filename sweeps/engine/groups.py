@@ -120,6 +120,18 @@ class Groups:
         self.next_number += 1
         return number
 
+    def launch(self, group: RepeatGroup) -> tuple[int, int, dict[str, object]]:
+        """The next repeat of ``group``: its trial number, repeat index and params.
+
+        The group is named by its first repeat's number from this moment on, not once that repeat
+        has started: repeats launch in parallel, each run's group tag written as it is created.
+        """
+        index, params = group.next_params()
+        number = self.take_number()
+        if group.number is None:
+            group.number = number
+        return number, index, params
+
     def close(self, group: RepeatGroup) -> None:
         if group in self._open:
             self._open.remove(group)

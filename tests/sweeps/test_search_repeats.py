@@ -41,6 +41,19 @@ def by_group(runs: list[Run]) -> dict[str, list[Run]]:
     return groups
 
 
+def test_a_group_is_named_by_its_first_repeat_before_any_repeat_has_started() -> None:
+    # On Ray both repeats launch at once: the second's group tag is written while the first's
+    # run is still being created (named at start, a group was once split in two).
+    groups = Groups(Repeats("seed", (0, 1)), next_number=7)
+    group = groups.new(handle=None, params={"x": 0.5, "seed": 0})  # type: ignore[arg-type]
+    first, second = groups.launch(group), groups.launch(group)
+    assert (first[0], second[0], group.number) == (7, 8, 7)
+    assert [first[2], second[2]] == [{"x": 0.5, "seed": 0}, {"x": 0.5, "seed": 1}]
+    group.started(1, 8, "run-b")  # the second repeat starting first does not rename it
+    group.started(0, 7, "run-a")
+    assert group.number == 7 and not group.pending
+
+
 def test_the_mean_of_complete_steps_goes_to_the_pruner() -> None:
     groups = Groups(Repeats("seed", (0, 1)), next_number=0)
     group = groups.new(handle=None, params={"x": 0.5, "seed": 0})  # type: ignore[arg-type]
