@@ -195,9 +195,16 @@ unloadable = Unloadable()
 
 
 def tied(trial: Trial) -> float:
-    """Every trial scores the same; trial 0 ends last (on Ray it is still running when trial 1 ends)."""
-    if trial.number == 0:
-        time.sleep(0.5)
+    """Every trial scores the same; trial 0 ends after another one (two at a time, on Ray).
+
+    Each trial writes ``<marker_dir>/started-<n>``; trial 0 returns once trial 2 has started,
+    which it can only do in the slot trial 1 left when it ended.
+    """
+    marker_dir = Path(str(trial.params["marker_dir"]))
+    (marker_dir / f"started-{trial.number}").write_text("started")
+    deadline = time.monotonic() + 60
+    while trial.number == 0 and not (marker_dir / "started-2").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the file written by trial 2, not waiting for a guess
     trial.log_model(Constant(0.5), input_example=[[1.0, 2.0]])
     return 0.5
 

@@ -14,8 +14,16 @@ pytestmark = pytest.mark.usefixtures("ray_session")
 
 
 def test_tied_values_name_one_trial_everywhere(place, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    markers = place.root / "markers"
+    markers.mkdir()
     config = sweep_config(
-        "tied", place.artifacts, trials=3, backend="ray", metric=("score", "maximize"), register={"model": "tied"}
+        "tied",
+        place.artifacts,
+        trials=3,
+        backend="ray",
+        parameters={"x": {"type": "float", "low": 0.0, "high": 1.0}, "marker_dir": str(markers)},
+        metric=("score", "maximize"),
+        register={"model": "tied"},
     )
     result = sweeps.run(config, store=place.store)
     assert result.status == "FINISHED" and result.n_finished == 3
