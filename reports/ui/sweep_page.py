@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reports.errors import SweepNotFound
-from reports.sweep import Sweep, objectives_of, read_children
+from reports.sweep import Sweep, sweep_of
 from reports.ui import runs_query
 from reports.ui.core import Page, Req, Ui, data_endpoint, dumps, experiment_href, page_endpoint
 from reports.ui.experiments_page import sql_store
@@ -17,12 +17,11 @@ from tracking import Run
 from tracking import sweep_layout as layout
 from tracking.auth.base import Role
 from tracking.errors import ExperimentNotFound
-from tracking.uri import mask_password
 
 POLL_MS = 2_000
 _CACHED_SWEEPS = 8  # each holds a loaded sweep: a few MB for 10,000 trials
 _LOCK = threading.Lock()
-_LOADING = threading.Lock()
+_LOADING: dict[str, threading.Lock] = {}  # per sweep's parent run id
 
 
 def _parent(ui: Ui, sweep_id: str) -> Run:
@@ -49,34 +48,20 @@ def _readable_parent(ui: Ui, req: Req, sweep_id: str) -> Run:
     return parent
 
 
-def _load(ui: Ui, parent: Run) -> Sweep:
-    # `reports.sweep.load_sweep` without its lookup by tag (which reads every trial twice).
-    trials = tuple(
-        r
-        for r in read_children(ui.client, parent.run_id)
-        if r.tags.get(layout.KIND, layout.KIND_TRIAL) == layout.KIND_TRIAL
-    )
-    return Sweep(
-        sweep_id=parent.tags.get(layout.SWEEP_ID, ""),
-        parent=parent,
-        trials=trials,
-        objectives=objectives_of(parent, trials),
-        experiment=ui.server.store.get_experiment(parent.experiment_id).name,
-        store_uri=mask_password(ui.client.uri),
-    )
-
-
 def _loaded(ui: Ui, parent: Run) -> tuple[Sweep, dict[str, object], str]:
     """The sweep and its page data, computed again only when the sweep has moved on."""
     cache: dict[str, tuple[object, Sweep, dict[str, object], str]] = ui.cache.setdefault("sweeps", {})
-    # One load at a time: the page asks for its data and its importances at once, and two
-    # threads loading the same 10,000 trials would each take twice as long on a small machine.
-    with _LOADING:
+    # One load of a sweep at a time: the page asks for its data and its importances at once, and
+    # two threads loading the same 10,000 trials would each take twice as long on a small machine.
+    # Per sweep: a poll of another sweep does not wait behind this load.
+    with _LOCK:
+        loading = _LOADING.setdefault(parent.run_id, threading.Lock())
+    with loading:
         state = runs_query.sweep_state(sql_store(ui), parent.run_id)
         known = cache.get(parent.run_id)
         if known is not None and known[0] == state:
             return known[1], known[2], known[3]
-        sweep = _load(ui, parent)
+        sweep = sweep_of(ui.client, parent)  # its parent is found already: no lookup by tag
         data = payload(ui.client, sweep)
         text = dumps(data)
         with _LOCK:

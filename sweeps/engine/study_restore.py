@@ -18,7 +18,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from sweeps.config import SweepConfig
 from sweeps.engine.queue_tags import ENQUEUED, RERUN_OF
-from sweeps.engine.study import add_restored, window_of
+from sweeps.engine.study import OPTUNA_STATE, add_restored, window_of
 from tracking import sweep_layout as layout
 from tracking.client import TrackingClient
 from tracking.entities import Run, RunStatus
@@ -33,7 +33,16 @@ from tracking.sweep_layout import (
 )
 from tracking.validation import param_text
 
-__all__ = ["CRASHED_ERROR", "INTERMEDIATE_PREFIX", "OBJECTIVE_PREFIX", "Restored", "frozen_trial", "restore_study"]
+__all__ = [
+    "CRASHED_ERROR",
+    "INTERMEDIATE_PREFIX",
+    "OBJECTIVE_PREFIX",
+    "Restored",
+    "frozen_trial",
+    "restore_study",
+    "stored_distributions",
+    "trial_state",
+]
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +193,7 @@ def frozen_trial(
     text = run.tags.get(DISTRIBUTIONS) or ""
     distributions = parsed.get(text) if parsed is not None else None
     if distributions is None:
-        distributions = _distributions(run)
+        distributions = stored_distributions(run)
         if parsed is not None:
             parsed[text] = distributions
     params = {}
@@ -213,15 +222,14 @@ def frozen_trial(
 
 def trial_state(run: Run, cfg: SweepConfig) -> TrialState:
     """The Optuna state of a stored trial (a finished one without its objective values: FAIL)."""
-    state = {RunStatus.FINISHED: TrialState.COMPLETE, RunStatus.PRUNED: TrialState.PRUNED}.get(
-        run.status, TrialState.FAIL
-    )
+    state = OPTUNA_STATE.get(run.status, TrialState.FAIL)
     if state is TrialState.COMPLETE and any(layout.objective_key(m.name) not in run.metrics for m in cfg.metrics):
         return TrialState.FAIL  # unusable for the sampler
     return state
 
 
-def _distributions(run: Run) -> dict[str, BaseDistribution]:
+def stored_distributions(run: Run) -> dict[str, BaseDistribution]:
+    """The run's `sweeps.distributions` tag read back ({} when absent; a warning when unreadable)."""
     text = run.tags.get(DISTRIBUTIONS)
     if not text:
         return {}

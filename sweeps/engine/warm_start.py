@@ -6,14 +6,12 @@ parameter. The trials are added to the study first; they are not trials of this 
 
 from __future__ import annotations
 
-import json
-
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from sweeps.config import CategoricalParam, ConfigProblem, FloatParam, IntParam, ParamSpec, SweepConfig
 from sweeps.engine.ranking import find_sweep
-from sweeps.engine.study_restore import frozen_trial
+from sweeps.engine.study_restore import frozen_trial, stored_distributions
 from sweeps.errors import ConfigError, SweepsError
 from tracking import sweep_layout as layout
 from tracking.client import TrackingClient
@@ -73,7 +71,7 @@ def _incompatible(cfg: SweepConfig, parent: Run, runs: list[Run], here: dict[str
         return f"it optimizes {_metrics_text(metrics)}, this sweep {_metrics_text(mine)}"
     seen: set[str] = set()
     for run in runs:
-        for name, dist in _stored_distributions(run).items():
+        for name, dist in stored_distributions(run).items():
             if name in seen:
                 continue
             seen.add(name)
@@ -98,18 +96,6 @@ def _frozen(client: TrackingClient, cfg: SweepConfig, runs: list[Run]) -> list[F
         if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
             out.append(trial)
     return out
-
-
-def _stored_distributions(run: Run) -> dict[str, BaseDistribution]:
-    from optuna.distributions import json_to_distribution
-
-    text = run.tags.get(layout.DISTRIBUTIONS)
-    if not text:
-        return {}
-    try:
-        return {name: json_to_distribution(json.dumps(d)) for name, d in json.loads(text).items()}
-    except (ValueError, TypeError, KeyError):
-        return {}
 
 
 def _describe(dist: BaseDistribution) -> str:

@@ -110,11 +110,8 @@ def _log_model(session: _Session, estimator: object, example: object | None, sig
         return
     # The bytes are the model as this fit left it: the user may refit or change it at once.
     # Writing them (the files, the payload hash tag) is what the run's end waits for.
-    session.later.append(
-        (
-            lambda: target.log_model(pickle.loads(snapshot), "model", input_example=example, signature=signature),
-            session.describe("model"),
-        )
+    session.write(
+        "model", lambda: target.log_model(pickle.loads(snapshot), "model", input_example=example, signature=signature)
     )
 
 
@@ -139,10 +136,7 @@ def _log_before(session: _Session, estimator: object) -> None:
         target.set_tags(tags)
         target.log_params(params)
 
-    if session.in_users_run:
-        session.later.append((write, session.describe("params and tags")))
-    else:
-        write()
+    session.write("params and tags", write)
 
 
 def _log_metrics(session: _Session, estimator: object, x: object, y: object, weight: object) -> Training:
@@ -155,13 +149,9 @@ def _log_metrics(session: _Session, estimator: object, x: object, y: object, wei
         # no other point, and no steps need reserving in the store.
         target.log_metrics(metrics, step=0)
         return found
-    if not session.in_users_run:  # a sweep trial: its steps are its own (no store), and it is not thread-safe
-        target.log_metrics(metrics)
-        return found
-    # In the user's run: the next free steps, so a second fit's values are not dropped as repeats
-    # of step 0. The store reserves those in a write of its own, so it runs in the background;
-    # the run's end waits for it and warns if it failed.
-    session.later.append((lambda: target.log_metrics(metrics), session.describe("training metrics")))
+    # The next free steps, so a second fit's values are not dropped as repeats of step 0. In the
+    # user's run the store reserves those in a write of its own: that goes in the background.
+    session.write("training metrics", lambda: target.log_metrics(metrics))
     return found
 
 
@@ -220,10 +210,18 @@ class _Session:
         except Exception as exc:  # logging must never break the user's fit
             _warn(self.config, f"could not log the {part} of {self.what}", exc)
 
-    def describe(self, part: str) -> Callable[[Exception], str | None]:
-        """How a deferred write of ``part`` words its failure (None with ``silent``)."""
+    def write(self, part: str, work: Callable[[], None]) -> None:
+        """Write ``part`` now, or in the user's run in the background (its end waits for it and warns
+        if it failed). A sweep trial writes now: its steps are its own, and it is not thread-safe."""
+        if not self.in_users_run:
+            work()
+            return
         config, what = self.config, self.what
-        return lambda exc: None if config.silent else _message(f"could not log the {part} of {what}", exc)
+
+        def describe(exc: Exception) -> str | None:
+            return None if config.silent else _message(f"could not log the {part} of {what}", exc)
+
+        self.later.append((work, describe))
 
     def close(self, error: BaseException | None) -> None:
         # Queued after all the logging on this thread, which they would otherwise compete with.

@@ -191,9 +191,8 @@
     }
     draw(d, settled);
     if (d.finished !== importancesFor) {
-      const drawn = settled !== null;
       importancesFor = d.finished;
-      if (!drawn) showImportances(await (early || outcome(api(url + "/importances"))));
+      if (settled === null) showImportances(await (early || outcome(api(url + "/importances"))));
     }
     UI.ready();
     // Poll while the sweep runs; poll once more after it ends, to show the final state.
