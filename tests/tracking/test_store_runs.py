@@ -7,9 +7,11 @@ import time
 import pytest
 
 import tracking
+from tests.conftest import SQL_STORE_PARAMS
 from tests.support.state import run_state
 from tracking import ParamConflict, RunFinished, RunNotFound, RunStatus, TrackingClient
 from tracking.store import Store
+from tracking.store.sql_store import SqlStore
 
 
 def now_ms() -> int:
@@ -68,6 +70,24 @@ def test_run_ends_in_each_terminal_status(client: TrackingClient, status: RunSta
     assert info.end_time is not None and info.start_time <= info.end_time <= now_ms()
     assert info.duration_s is not None and info.duration_s >= 0
     assert info.error == ("why" if status is RunStatus.FAILED else None)
+
+
+@pytest.mark.parametrize("store_uri", SQL_STORE_PARAMS, indirect=True)
+def test_a_run_never_ends_before_it_started_when_starts_ran_ahead_of_the_clock(
+    store: Store, client: TrackingClient
+) -> None:
+    # Runs created faster than one a millisecond get start times ahead of the clock (each one
+    # after the last, to keep their order): as after a burst of 2,000 runs.
+    assert isinstance(store, SqlStore)
+    store._start_clock._last = now_ms() + 2_000
+    ended = [client.start_run("e") for _ in range(3)]
+    ended[0].end()  # through the sink's end_runs
+    store.end_run(ended[1].run_id, RunStatus.FAILED)
+    store.set_run_status(ended[2].run_id, RunStatus.KILLED)
+    for run in ended:
+        info = client.get_run(run.run_id)
+        assert info.end_time is not None and info.end_time >= info.start_time > now_ms()
+        assert info.duration_s == 0
 
 
 def test_context_manager_finishes_the_run(client: TrackingClient) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, insert, literal, select, update
 
 from tracking.artifacts import ArtifactStore
 from tracking.entities import Experiment, Lease, Metric, MetricSummary, Run, RunStatus
@@ -74,7 +74,12 @@ _INSERT_RUN = "INSERT INTO runs ({}) VALUES ({})".format(
 )
 _INSERT_TAG = "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)"
 _INSERT_PARAM = "INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)"
-_END_RUN = "UPDATE runs SET status = ?, end_time = ?, error = ? WHERE run_id = ?"
+# A run ends no earlier than it started: `StartClock` may hand out start times a little ahead of
+# the clock (runs created faster than one a millisecond), and a duration is never negative.
+_END_RUN = (
+    "UPDATE runs SET status = ?, end_time = CASE WHEN start_time > ? THEN start_time ELSE ? END, error = ? "
+    "WHERE run_id = ?"
+)
 
 
 def now_ms() -> int:
@@ -340,7 +345,7 @@ class SqlStore:
             conn.execute(
                 update(t.runs)
                 .where(t.runs.c.run_id == run_id)
-                .values(status=status.value, end_time=now_ms(), error=error)
+                .values(status=status.value, end_time=_end_time(now_ms()), error=error)
             )
 
         self._write(end)
@@ -366,7 +371,7 @@ class SqlStore:
                 raise RunNotFound(f"no run with id {missing[0]!r}")
             write_points(conn, batch, db)
             stamp = now_ms()
-            rows = [(RunStatus(status).value, stamp, error, run_id) for run_id, status, error in ends]
+            rows = [(RunStatus(status).value, stamp, stamp, error, run_id) for run_id, status, error in ends]
             _raw(conn, db, _END_RUN, rows)
 
         self._write(end)
@@ -376,7 +381,7 @@ class SqlStore:
 
         def change(conn: Connection) -> None:
             _require_run(conn, run_id)
-            end = None if status is RunStatus.RUNNING else now_ms()
+            end = None if status is RunStatus.RUNNING else _end_time(now_ms())
             conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(status=status.value, end_time=end))
 
         self._write(change)
@@ -598,6 +603,11 @@ def _value(v: float | None) -> float:
 
 def _experiment(row) -> Experiment:  # type: ignore[no-untyped-def]
     return Experiment(row.experiment_id, row.name, row.artifact_location, row.created_at, row.deleted_at)
+
+
+def _end_time(stamp: int) -> ColumnElement[int]:
+    """``stamp``, or the run's start time if that is later (as `_END_RUN` does)."""
+    return case((t.runs.c.start_time > stamp, t.runs.c.start_time), else_=literal(stamp))
 
 
 def _run(row, params: dict, tags: dict, summaries: dict) -> Run:  # type: ignore[no-untyped-def]
