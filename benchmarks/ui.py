@@ -33,7 +33,7 @@ from sqlalchemy import insert  # noqa: E402
 import tracking  # noqa: E402
 from reports.plot_data import MAX_PARALLEL_LINES  # noqa: E402
 from tests.support import server as http_support  # noqa: E402
-from tests.support.browser import launch_chromium  # noqa: E402
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS, launch_chromium  # noqa: E402
 from tracking.store import schema as t  # noqa: E402
 from tracking.store.sql_store import SqlStore  # noqa: E402
 
@@ -207,6 +207,22 @@ def _summary(run_id: str, key: str, value: float, last_step: int) -> dict[str, o
     }
 
 
+def sweep_read(uri: str, sweep_id: str) -> float:
+    """Seconds to read a sweep and work out its page data and importances, as a server does on a
+    sweep's first request (Optuna's evaluators imported beforehand, as the server does at start)."""
+    import optuna.importance  # noqa: F401
+
+    from reports.sweep import load_sweep
+    from reports.ui.sweep_data import importances, payload
+
+    with tracking.connect(uri) as client:
+        start = time.perf_counter()
+        sweep = load_sweep(client, sweep_id)
+        data = payload(client, sweep)
+        importances(sweep, int(data["finished"]), {})  # type: ignore[call-overload]
+        return time.perf_counter() - start
+
+
 def http_time(url: str) -> float:
     start = time.perf_counter()
     with urllib.request.urlopen(url, timeout=120) as answer:
@@ -267,6 +283,52 @@ def parcoords_alone(browser, url: str, data_url: str, lines: int = 0) -> float: 
     elapsed = float(page.evaluate(PARCOORDS_ALONE, [data_url, lines]))
     context.close()
     return elapsed
+
+
+def first_view_after_start(  # type: ignore[no-untyped-def]
+    browser, uri: str, workdir: Path, page_path: str, drawn: str, ready: str, *, known: bool
+) -> tuple[float, float]:
+    """Seconds from navigation to ``drawn``, then to ``ready``, for a page asked for the moment a
+    fresh `sweeps ui` answers its health check (medians of three starts on one port). ``known``: a
+    browser profile that opened the page before (its caches hold plotly.js, compiled); else a new one."""
+    port = http_support.free_port()
+    artifacts, logs = workdir / "artifacts", workdir / "logs"
+    # A profile on disk, as a person's browser has: Playwright's plain contexts keep no code cache
+    # across tabs, so plotly.js would be compiled afresh each time (about a second).
+    shared = (
+        browser.browser_type.launch_persistent_context(
+            tempfile.mkdtemp(prefix="sweeps-ui-profile-", dir=workdir),
+            executable_path=str(CHROMIUM),
+            args=LAUNCH_ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        if known
+        else None
+    )
+    if shared is not None:
+        with http_support.running(uri, artifacts, logs, port=port) as server:
+            page = shared.new_page()
+            for _ in range(2):
+                page.goto(server.url + page_path)
+                page.wait_for_function(ready, timeout=120_000, polling=20)
+            page.close()
+    main, full = [], []
+    for _ in range(3):
+        with http_support.running(uri, artifacts, logs, port=port) as server:
+            context = shared or browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            start = time.perf_counter()
+            page.goto(server.url + page_path)
+            page.wait_for_function(drawn, timeout=120_000, polling=20)
+            main.append(time.perf_counter() - start)
+            page.wait_for_function(ready, timeout=120_000, polling=20)
+            full.append(time.perf_counter() - start)
+            page.close()
+            if shared is None:
+                context.close()
+    if shared is not None:
+        shared.close()
+    return statistics.median(main), statistics.median(full)
 
 
 def mlflow_fill(path: Path, runs: int) -> str:
@@ -429,6 +491,13 @@ def main() -> None:
             rows,
         )
         sweep_json = f"{base}/ui/api/sweeps/{made['sweep_id']}"
+        measure(
+            f"sweep data + importances, {args.trials} trials, read from the store (in process)",
+            None,
+            lambda: sweep_read(uri, made["sweep_id"]),
+            rows,
+        )
+        # The server read the newest sweeps ahead when it started: these come from its caches.
         measure(f"sweep data, {args.trials} trials, first request (HTTP)", None, lambda: http_time(sweep_json), rows)
         measure(
             f"sweep importances, {args.trials} trials, first request (HTTP)",
@@ -439,11 +508,12 @@ def main() -> None:
         measure(f"sweep data, {args.trials} trials, unchanged since (HTTP)", None, lambda: http_time(sweep_json), rows)
         # The parallel chart draws every finished trial up to the figure layer's limit.
         parallel_lines = min(args.trials - args.trials // 10, MAX_PARALLEL_LINES)
-        sweep_ready = (
-            "document.body.dataset.ready && document.querySelector('#chart-history .main-svg') && "
+        sweep_drawn = (  # every chart and table but the importances
+            "document.querySelector('#chart-history .main-svg') && document.querySelector('#leaderboard-table') && "
             f"document.querySelector('#chart-parallel').dataset.drawn === '{parallel_lines}' && "
             f"document.querySelector('#chart-history').data[0].x.length === {args.trials - args.trials // 10}"
         )
+        sweep_ready = sweep_drawn + " && document.body.dataset.ready && document.querySelector('#importances-table')"
         measure(
             f"sweep page, {args.trials} trials drawn (browser)",
             2.0,
@@ -477,6 +547,20 @@ def main() -> None:
             ),
             rows,
         )
+    with launch_chromium() as browser:
+        # The server's caches start empty: it reads the newest sweeps ahead while it waits, and the
+        # first importances of a process import scikit-learn (about a second).
+        for known, label in ((True, "a browser that opened it before"), (False, "a new browser profile")):
+            main, full = first_view_after_start(
+                browser, uri, workdir, f"/sweeps/{made['sweep_id']}", sweep_drawn, sweep_ready, known=known
+            )
+            for name, value in (("all but importances", main), ("with importances", full)):
+                measure(
+                    f"sweep page as `sweeps ui` starts, {label}: {name} (browser)",
+                    2.0 if known else None,
+                    lambda value=value: value,  # type: ignore[misc]
+                    rows,
+                )
         if not args.no_mlflow:
             ml_path = workdir / "mlflow.db"
             print("filling the MLflow store with the same runs", flush=True)

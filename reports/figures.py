@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,9 +20,10 @@ from reports.plot_data import (
     _get_parallel_info,
     _get_pareto_info,
     _get_slice_info,
+    curve_metric,
     curve_run_ids,
 )
-from reports.sweep import OBJECTIVE_PREFIX, Sweep
+from reports.sweep import Sweep
 from tracking import TrackingClient
 
 log = logging.getLogger(__name__)
@@ -55,19 +55,6 @@ def history(sweep: Sweep, rows: Sequence[TrialRow]) -> FigureBlock:
     infos = [_get_history_info(rows, o, i) for i, o in enumerate(sweep.objectives)]
     marks = sum(len(i.numbers) + len(i.pruned_numbers) for i in infos)
     return _embed("objective value per trial with the best so far", lambda: (plots.draw_history(infos), marks))
-
-
-def curve_metric(sweep: Sweep) -> str | None:
-    """The step-wise metric to draw: the primary objective's series, else the most logged one."""
-    stepped = Counter(
-        key
-        for run in sweep.trials
-        for key, s in run.metrics.items()
-        if s.last_step > 0 and not key.startswith(OBJECTIVE_PREFIX)
-    )
-    if sweep.primary.name in stepped:
-        return sweep.primary.name
-    return stepped.most_common(1)[0][0] if stepped else None
 
 
 def curves(client: TrackingClient, sweep: Sweep, rows: Sequence[TrialRow], top_k: int) -> FigureBlock:

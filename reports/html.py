@@ -26,6 +26,7 @@ from reports.space import search_space
 from reports.sweep import Objective, Sweep, load_sweep
 from tracking import TrackingClient
 from tracking.error_text import os_error_reason
+from tracking.gc_pause import paused_gc
 
 # (id, title) of every section, in page order; ids are stable: tests and links rely on them.
 SECTIONS = (
@@ -60,6 +61,7 @@ def build_report(
     return _write(Path(output_path), text)
 
 
+@paused_gc()
 def render_report(
     client: TrackingClient,
     sweep: Sweep,

@@ -7,6 +7,7 @@ import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import optuna
@@ -42,6 +43,10 @@ def frozen_trials(
 ) -> tuple[list[FrozenTrial], int]:
     """COMPLETE Optuna trials for the finished runs, and how many finished runs did not fit."""
     out, skipped = [], 0
+    # Made directly, not by `optuna.trial.create_trial`: its per-trial conversion and checks of
+    # distributions that `search_space` just built took 0.3 s for 10,000 trials. `param_value`
+    # is the check that a stored value fits its distribution.
+    when = datetime.now()
     for run in trials:
         if run.status != RunStatus.FINISHED:
             continue
@@ -50,16 +55,25 @@ def frozen_trials(
             continue
         try:
             params = {k: param_value(run.params[k], d) for k, d in space.items() if k in run.params}
-            trial = optuna.trial.create_trial(
-                params=params,
-                distributions={k: space[k] for k in params},
-                values=list(values),
-                state=TrialState.COMPLETE,
-            )
         except ValueError:
             skipped += 1
             continue
-        out.append(trial)
+        out.append(
+            FrozenTrial(
+                number=-1,
+                state=TrialState.COMPLETE,
+                value=None,
+                values=list(values),
+                datetime_start=when,
+                datetime_complete=when,
+                params=params,
+                distributions={k: space[k] for k in params},
+                user_attrs={},
+                system_attrs={},
+                intermediate_values={},
+                trial_id=-1,
+            )
+        )
     return out, skipped
 
 

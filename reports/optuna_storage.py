@@ -19,7 +19,7 @@ class BulkStorage(InMemoryStorage):
     """`InMemoryStorage` with `add_restored` (it reaches into Optuna's storage: optuna is pinned < 6)."""
 
     def add_restored(self, study_id: int, trials: Iterable[FrozenTrial]) -> None:
-        """Append `trials` (made by `optuna.trial.create_trial` for this study alone) without copying."""
+        """Append `trials` (made for this study alone) without copying."""
         with self._lock:
             self._check_study_id(study_id)
             listed = self._studies[study_id].trials

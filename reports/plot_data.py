@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 import numpy as np
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
-from scipy.stats import rankdata
 
 from reports.space import is_log, param_value
-from reports.sweep import Objective
+from reports.sweep import Objective, Sweep
 from tracking import Metric
+from tracking.sweep_layout import OBJECTIVE_PREFIX
 
 MAX_CURVE_POINTS = 200  # per series; enough for a smooth line at report width
 MAX_PARALLEL_LINES = 1_000
@@ -59,7 +60,10 @@ class HistoryInfo(NamedTuple):
     objective: Objective
     numbers: np.ndarray  # finished trials, by number
     values: np.ndarray
-    best_so_far: np.ndarray
+    # The best-so-far step line (held until the next point) by the trials that changed it, and
+    # the last: the same line as one point per trial, in a few dozen points.
+    best_numbers: np.ndarray
+    best_values: np.ndarray
     pruned_numbers: np.ndarray
     pruned_values: np.ndarray
     scale: Scale = "linear"  # of the value axis (choose_scale over finished and pruned values)
@@ -126,17 +130,33 @@ def _get_history_info(rows: Sequence[TrialRow], objective: Objective, index: int
     numbers = np.array([r.number for r in finished], dtype=float)
     values = np.array([r.values[index] for r in finished], dtype=float)
     best = np.minimum.accumulate(values * objective.sign) * objective.sign if len(values) else values
+    changed = np.ones(len(best), dtype=bool)
+    changed[1:-1] = best[1:-1] != best[:-2]  # NaN != NaN: kept, never lost
     pruned = [r for r in rows if r.status == "PRUNED" and r.number is not None and not math.isnan(r.values[index])]
     pruned_values = np.array([r.values[index] for r in pruned], dtype=float)
     return HistoryInfo(
         objective,
         numbers,
         values,
-        best,
+        numbers[changed],
+        best[changed],
         np.array([r.number for r in pruned], dtype=float),
         pruned_values,
         choose_scale(values, pruned_values),
     )
+
+
+def curve_metric(sweep: Sweep) -> str | None:
+    """The step-wise metric to draw: the primary objective's series, else the most logged one."""
+    stepped = Counter(
+        key
+        for run in sweep.trials
+        for key, s in run.metrics.items()
+        if s.last_step > 0 and not key.startswith(OBJECTIVE_PREFIX)
+    )
+    if sweep.primary.name in stepped:
+        return sweep.primary.name
+    return stepped.most_common(1)[0][0] if stepped else None
 
 
 def curve_run_ids(rows: Sequence[TrialRow], top_k: int, max_pruned: int = 100) -> tuple[list[str], list[str]]:
@@ -237,8 +257,20 @@ def _rank_colour(goodness: np.ndarray) -> np.ndarray:
     """Each value's rank among ``goodness`` (bigger = better) as a fraction in [0, 1]; NaN ranks worst."""
     if len(goodness) < 2:
         return np.ones(len(goodness))
-    ranks = rankdata(np.nan_to_num(goodness, nan=-np.inf), method="average")
+    ranks = average_ranks(np.nan_to_num(goodness, nan=-np.inf))
     return (ranks - 1.0) / (len(goodness) - 1.0)
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties sharing their mean rank (what `scipy.stats.rankdata` gives by default;
+    numpy alone here, as scipy.stats costs the UI's server most of a second to import)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, len(values)])
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(starts + (sizes + 1) / 2.0, sizes)
+    return ranks
 
 
 def _get_slice_info(rows: Sequence[TrialRow], space: Mapping[str, BaseDistribution], objective: Objective) -> SliceInfo:

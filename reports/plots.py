@@ -79,7 +79,7 @@ def draw_history(infos: Sequence[HistoryInfo]) -> Figure:
                 ax.scatter(info.pruned_numbers, info.pruned_values, s=10, c=GREY, marker="x", label="pruned")
             ax.scatter(info.numbers, info.values, s=12, c=BLUE, alpha=0.7, label="finished", linewidths=0)
             if len(info.numbers):
-                ax.step(info.numbers, info.best_so_far, where="post", c=RED, lw=1.6, label="best so far")
+                ax.step(info.best_numbers, info.best_values, where="post", c=RED, lw=1.6, label="best so far")
             ax.set_xlabel("trial")
             ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))  # trial 2.5 does not exist
             ax.set_yscale(info.scale)

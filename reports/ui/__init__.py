@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
 
 from starlette.applications import Starlette
@@ -19,6 +19,8 @@ from tracking.server.context import Server
 from tracking.store.sql_store import SqlStore
 
 __all__ = ["Ui", "add_ui", "ui_routes"]
+
+_LOG = logging.getLogger(__name__)
 
 
 def ui_routes(ui: Ui) -> list[BaseRoute]:
@@ -43,12 +45,14 @@ def add_ui(app: Starlette, *, secure_cookies: bool = False) -> Ui:
     ui = Ui(server, client, sessions=sessions, secure_cookies=secure_cookies)
     app.router.routes.extend(ui_routes(ui))
     app.state.ui = ui
-    threading.Thread(target=_import_importances, name="sweeps-ui-warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up, args=(ui,), name="sweeps-ui-warm-up", daemon=True).start()
     return ui
 
 
-def _import_importances() -> None:
-    """Import what a sweep's importances need (Optuna's evaluators load scikit-learn: about a
-    second) while the server waits for its first request, not during a sweep's first view."""
-    with contextlib.suppress(ImportError):  # the request that needs it says what is missing
-        import optuna.importance  # noqa: F401
+def _warm_up(ui: Ui) -> None:
+    """The newest sweeps read ahead while the server waits for its first request. Only a cache:
+    a store that cannot be read here says why to the request that reads it."""
+    try:
+        sweep_page.warm_up(ui)
+    except Exception as exc:  # a background cache fill must never take the server down
+        _LOG.warning("the UI did not read the newest sweeps ahead: %s", exc)

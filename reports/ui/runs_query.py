@@ -243,3 +243,12 @@ def sweep_parents(store: SqlStore, sweep_id: str, *, prefix: bool = False) -> li
     )
     with read_connection(store.engine) as conn:
         return [(row[0], row[1]) for row in conn.execute(stmt).all()]
+
+
+def newest_sweeps(store: SqlStore, limit: int) -> list[str]:
+    """The parent run ids of the ``limit`` sweeps started last, newest first (one join on the parents)."""
+    r, kind = t.runs.c, t.tags.c
+    is_sweep = and_(kind.run_id == r.run_id, kind.key == layout.KIND, kind.value == layout.KIND_SWEEP)
+    stmt = _live(select(r.run_id).join_from(t.runs, t.tags, is_sweep).order_by(r.start_time.desc()).limit(limit))
+    with read_connection(store.engine) as conn:
+        return list(conn.execute(stmt).scalars())

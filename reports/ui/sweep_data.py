@@ -8,7 +8,6 @@ from collections import Counter
 from collections.abc import Sequence
 
 from reports import sections
-from reports.figures import curve_metric
 from reports.importance import param_importances
 from reports.plot_data import (
     TrialRow,
@@ -16,6 +15,7 @@ from reports.plot_data import (
     _get_history_info,
     _get_parallel_info,
     _get_pareto_info,
+    curve_metric,
     curve_run_ids,
 )
 from reports.ranking import rank_trials, trial_records
@@ -24,6 +24,7 @@ from reports.sweep import Sweep
 from reports.ui.core import chart_values
 from tracking import TrackingClient
 from tracking import sweep_layout as layout
+from tracking.gc_pause import paused_gc
 
 LEADERBOARD_ROWS = 200
 TOP_CURVES = 10
@@ -31,6 +32,7 @@ TOP_CURVES = 10
 IMPORTANCE_EVERY = 10
 
 
+@paused_gc()
 def payload(client: TrackingClient, sweep: Sweep) -> dict[str, object]:
     goals = [o.goal for o in sweep.objectives]
     order = rank_trials(trial_records(sweep), goals)
@@ -100,7 +102,8 @@ def _history(sweep: Sweep, rows: Sequence[TrialRow]) -> list[dict[str, object]]:
                 "goal": objective.goal,
                 "numbers": info.numbers.astype(int).tolist(),
                 "values": chart_values(info.values),
-                "best": chart_values(info.best_so_far),
+                "best_numbers": info.best_numbers.astype(int).tolist(),
+                "best": chart_values(info.best_values),
                 "pruned_numbers": info.pruned_numbers.astype(int).tolist(),
                 "pruned_values": chart_values(info.pruned_values),
                 "scale": info.scale,  # plot_data decides, for the report and this page alike
@@ -137,6 +140,7 @@ def _parallel(sweep: Sweep, rows: Sequence[TrialRow], space: dict) -> dict[str, 
     }
 
 
+@paused_gc()
 def importances(sweep: Sweep, finished: int, cache: dict[str, object]) -> object:
     """Per objective: the evaluator, (param, importance) pairs, and why there are none."""
     key = sweep.sweep_id

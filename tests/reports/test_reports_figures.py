@@ -8,6 +8,8 @@ from itertools import combinations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.axis import Axis
 from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -28,6 +30,7 @@ from reports.plot_data import (
     _get_parallel_info,
     _get_pareto_info,
     _get_slice_info,
+    average_ranks,
     choose_scale,
 )
 from reports.sweep import Objective
@@ -225,6 +228,27 @@ def test_history_marks_whole_trials_only(count: int) -> None:
     fig = plots.draw_history([_get_history_info(_rows([0.5 + i / 100 for i in range(count)]), ACCURACY)])
     ticks = _drawn_tick_labels(fig.axes[0].xaxis, _renderer(fig))
     assert ticks and all(loc.is_integer() and "." not in text for loc, text, _ in ticks), ticks
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, width=32), max_size=40), st.sampled_from(["maximize", "minimize"]))
+def test_best_so_far_line_keeps_every_change_and_the_last_trial(values: list[float], goal: str) -> None:
+    """The step line held from each change point is the running best at every trial."""
+    info = _get_history_info(_rows(values), Objective("m", goal))  # type: ignore[arg-type]
+    sign = 1.0 if goal == "minimize" else -1.0
+    running = np.minimum.accumulate(sign * np.array(values)) * sign if values else np.array([])
+    held = np.searchsorted(info.best_numbers, info.numbers, side="right") - 1
+    assert np.array_equal(info.best_values[held], running)
+    assert len(values) == 0 or info.best_numbers[-1] == info.numbers[-1]
+    assert len(set(info.best_values[:-1])) == len(info.best_values[:-1])  # no point that changes nothing
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(-3, 3).map(float), st.floats(allow_nan=False)), max_size=60))
+def test_average_ranks_match_scipy(values: list[float]) -> None:
+    from scipy.stats import rankdata
+
+    assert np.array_equal(average_ranks(np.array(values, dtype=float)), rankdata(values))
 
 
 # -- 7, 8, 9, 10: the texts of the tabular sections ---------------------------------------------

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from tracking.entities import Experiment, Lease, Metric, Run, RunStatus
 from tracking.errors import RunExists, StoreError
+from tracking.gc_pause import paused_gc
 from tracking.point_block import PointBlock
 from tracking.store.base import PointBatch, RunEnd
 from tracking.store.http_artifacts import HttpArtifacts
@@ -148,11 +149,13 @@ class HttpStore:
     def get_run(self, run_id: str) -> Run:
         return run_from(self._t.call("GET", self._run(run_id)))
 
+    @paused_gc()
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         if not run_ids:
             return []
         return [run_from(d) for d in self._t.call("POST", f"{API}/runs/get", {"run_ids": list(run_ids)})]
 
+    @paused_gc()
     def child_runs(self, parent_run_id: str) -> list[Run]:
         return [run_from(d) for d in self._t.call("GET", f"{self._run(parent_run_id)}/children")]
 
@@ -178,6 +181,7 @@ class HttpStore:
         params = {"experiment_id": str(int(experiment_id))} if experiment_id is not None else None
         return int(self._t.call("GET", f"{API}/runs/count", params=params)["count"])
 
+    @paused_gc()
     def runs_with_tag(self, key: str, value: str | None = None) -> list[Run]:
         return [run_from(d) for d in self._t.call("POST", f"{API}/runs/with-tag", {"key": key, "value": value})]
 
@@ -245,6 +249,7 @@ class HttpStore:
         for part in _parts(as_blocks(batch)):
             self._send_points(f"{API}/metrics", {}, part)
 
+    @paused_gc()
     def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
         if not run_ids or not keys:
             return {}

@@ -29,6 +29,7 @@ from tracking.errors import (
     StoreError,
     StoreUnavailable,
 )
+from tracking.gc_pause import paused_gc
 from tracking.search.runs_query import select_run_ids
 from tracking.store import lease_sql, lifecycle_sql, migrate, step_blocks_sql
 from tracking.store import schema as t
@@ -316,11 +317,13 @@ class SqlStore:
             raise RunNotFound(f"no run with id {run_id!r}")
         return runs[0]
 
+    @paused_gc()
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         """The runs with these ids, in the given order (unknown ids are skipped)."""
         with self._read() as conn:
             return _get_runs(conn, run_ids)
 
+    @paused_gc()
     def child_runs(self, parent_run_id: str) -> list[Run]:
         """Children in start order; one query per table (children picked by a subquery, not
         chunks of ids), so ranking a 1,000-trial sweep stays well under half a second."""
@@ -466,6 +469,7 @@ class SqlStore:
         joined = [item for batch in batches for item in batch]
         self._write(lambda conn: write_points(conn, joined, db), POINTS_RETRY_FOR_S)
 
+    @paused_gc()
     def metric_histories(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, list[Metric]]]:
         """Histories of several runs and keys at once: ``{run_id: {key: [Metric...]}}``."""
         m, s = t.metrics.c, t.metric_summaries.c
@@ -484,6 +488,7 @@ class SqlStore:
                     )
         return out
 
+    @paused_gc()
     def runs_with_tag(self, key: str, value: str | None = None) -> list[Run]:
         """Runs carrying tag ``key`` (equal to ``value`` when given), newest first."""
         tags = t.tags.c

@@ -68,18 +68,41 @@
     const traces = [
       { type: UI.traceType(h.numbers.length), mode: "markers", name: "trial", x: h.numbers, y: h.values, marker: { size: 5, color: "#2457c5", opacity: 0.7 },
         hovertemplate: "trial %{x}<br>%{y}<extra></extra>" },
-      { type: UI.traceType(h.numbers.length), mode: "lines", name: "best so far", x: h.numbers, y: h.best, line: { color: "#b42318", width: 2, shape: "hv" } },
+      // A few dozen points (where the best changed): SVG, as a WebGL line costs a software
+      // renderer far more to draw than 10,000 WebGL markers do.
+      { type: UI.traceType(h.best_numbers.length), mode: "lines", name: "best so far", x: h.best_numbers, y: h.best, line: { color: "#b42318", width: 2, shape: "hv" } },
     ];
-    if (h.pruned_numbers.length) traces.push({ type: UI.traceType(h.numbers.length), mode: "markers", name: "pruned (last value)", x: h.pruned_numbers, y: h.pruned_values, marker: { size: 5, color: "#d4a72c", symbol: "x" } });
+    if (h.pruned_numbers.length) traces.push({ type: UI.traceType(h.pruned_numbers.length), mode: "markers", name: "pruned (last value)", x: h.pruned_numbers, y: h.pruned_values, marker: { size: 5, color: "#d4a72c", symbol: "x" } });
     chart("history", traces, { xaxis: { title: { text: "trial" }, tickformat: "d", automargin: true, gridcolor: "#eef0f3" },
       yaxis: { title: { text: h.objective }, type: h.scale, automargin: true, gridcolor: "#eef0f3" } });
   }
 
+  // plotly's default colours, given outright: the pruned trace comes first (drawn underneath).
+  const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
   function curves(c) {
     if (!c || !c.series.length) { noChart("curves", "no trial logged a metric over more than one step"); return; }
     const points = c.series.reduce((n, s) => n + s.steps.length, 0);
-    const traces = c.series.map((s) => ({ type: UI.traceType(points), mode: "lines", name: s.label, x: s.steps, y: s.values,
-      line: { width: s.pruned ? 1 : 2, dash: s.pruned ? "dot" : "solid" }, opacity: s.pruned ? 0.5 : 1, showlegend: !s.pruned }));
+    const top = c.series.filter((s) => !s.pruned);
+    const traces = top.map((s, i) => ({ type: UI.traceType(points), mode: "lines", name: s.label, x: s.steps, y: s.values,
+      line: { width: 2, color: PALETTE[i % PALETTE.length] } }));
+    const pruned = c.series.filter((s) => s.pruned);
+    if (pruned.length) {
+      // One trace, broken by nulls: a hundred traces cost plotly a hundred times the set-up.
+      const x = [], y = [], text = [];
+      for (const s of pruned) {
+        for (let i = 0; i < s.steps.length; i++) { x.push(s.steps[i]); y.push(s.values[i]); text.push(s.label); }
+        x.push(null); y.push(null); text.push(null);
+      }
+      traces.unshift({ type: UI.traceType(points), mode: "lines", name: "pruned", legendgroup: "pruned", x, y, text,
+        opacity: 0.6, line: { width: 1, dash: "dot", color: "#8c959f" },
+        hovertemplate: "%{text}<br>step %{x}: %{y}<extra>pruned</extra>" });
+      // Each ends in an x where it was pruned, as in the static report: on top, to stay visible.
+      const ends = pruned.filter((s) => s.steps.length);
+      traces.push({ type: "scatter", mode: "markers", name: "pruned here", legendgroup: "pruned", showlegend: false,
+        x: ends.map((s) => s.steps[s.steps.length - 1]), y: ends.map((s) => s.values[s.values.length - 1]),
+        text: ends.map((s) => s.label), marker: { symbol: "x", size: 7, color: "#57606a" },
+        hovertemplate: "%{text}: pruned after step %{x}<extra></extra>" });
+    }
     chart("curves", traces, { xaxis: { title: { text: "step" }, automargin: true, gridcolor: "#eef0f3" },
       yaxis: { title: { text: c.metric }, type: c.scale, automargin: true, gridcolor: "#eef0f3" } });
     withNote("curves", c.note);
@@ -104,13 +127,19 @@
     withNote("parallel", (p.note ? p.note + "; " : "") + "colour: rank by the objective; drag along an axis to brush (several axes: all must hold); click an axis outside its brush to clear it");
   }
 
+  // Bars in a table, not a chart: a few rows that read at a glance, without plotly's set-up.
   function importances(list) {
     const r = (list || []).find((x) => x.pairs.length);
     if (!r) { noChart("importances", (list || []).map((x) => x.note).filter(Boolean).join("; ") || "nothing to show yet"); return; }
-    const pairs = [...r.pairs].reverse();
-    chart("importances", [{ type: "bar", orientation: "h", x: pairs.map((p) => p[1]), y: pairs.map((p) => p[0]), marker: { color: "#2457c5" } }],
-      { xaxis: { title: { text: `importance (${r.evaluator})` }, automargin: true, gridcolor: "#eef0f3" }, yaxis: { automargin: true }, showlegend: false },
-      Math.min(360, 110 + 34 * pairs.length));
+    const most = Math.max(...r.pairs.map((p) => p[1]), 1e-12);
+    const rows = r.pairs.map(([name, value]) => el("tr", {},
+      el("th", { scope: "row", title: name }, name),
+      el("td", { class: "bar" }, el("span", { style: `width:${(100 * Math.max(0, value)) / most}%` })),
+      el("td", { class: "num" }, num(value, 3))));
+    delete charts.importances;
+    slots.importances.replaceChildren(
+      el("table", { class: "bars", id: "importances-table" }, el("tbody", {}, rows)),
+      el("p", { class: "note" }, `importance by ${r.evaluator}: the parameter's share of the objective's variation`));
     withNote("importances", r.note);
   }
 

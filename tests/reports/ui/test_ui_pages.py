@@ -150,6 +150,28 @@ def test_a_running_sweep_gains_trials_without_a_reload(tab: Tab, ui_store: UiSto
     assert tab.errors == []
 
 
+def test_sweep_page_importances_are_bars_of_the_evaluators_numbers(tab: Tab, ui_store: UiStore) -> None:
+    tab.open(f"/sweeps/{ui_store.demo_sweep}")
+    found = tab.page.evaluate(f"fetch('/ui/api/sweeps/{ui_store.demo_sweep}/importances').then(r => r.json())")
+    pairs = next(r["pairs"] for r in found if r["pairs"])
+    rows = tab.page.locator("#importances-table tr")
+    assert rows.count() == len(pairs) >= 1
+    widths = tab.page.evaluate(
+        "[...document.querySelectorAll('#importances-table td.bar')].map(td => "
+        "td.firstChild.getBoundingClientRect().width / td.getBoundingClientRect().width)"
+    )
+    most = max(v for _, v in pairs)
+    for i, (name, value) in enumerate(pairs):
+        assert rows.nth(i).locator("th").inner_text() == name
+        assert widths[i] == pytest.approx(max(value, 0) / most, abs=0.02)
+    # The best-so-far line: the trials where the best changed, the last trial included.
+    history = tab.page.evaluate("document.querySelector('#chart-history').data.map(t => [t.name, t.x, t.type])")
+    trials = next(x for name, x, _ in history if name == "trial")
+    best = next((x, kind) for name, x, kind in history if name == "best so far")
+    assert best[0][-1] == max(trials) and len(best[0]) <= len(trials) and best[1] == "scatter"
+    assert tab.errors == []
+
+
 def test_zooming_a_chart_fetches_the_range_at_full_resolution(tab: Tab, ui_store: UiStore) -> None:
     tab.open(f"/runs/{ui_store.long_run}")
     chart = tab.page.locator(".metric-chart[data-key='loss']")
