@@ -14,6 +14,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, IntD
 from reports.space import is_log, param_value
 from reports.sweep import Objective, Sweep
 from tracking import Metric
+from tracking.ranks import average_ranks
 from tracking.sweep_layout import OBJECTIVE_PREFIX
 
 MAX_CURVE_POINTS = 200  # per series; enough for a smooth line at report width
@@ -259,18 +260,6 @@ def _rank_colour(goodness: np.ndarray) -> np.ndarray:
         return np.ones(len(goodness))
     ranks = average_ranks(np.nan_to_num(goodness, nan=-np.inf))
     return (ranks - 1.0) / (len(goodness) - 1.0)
-
-
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks from 1, ties sharing their mean rank (what `scipy.stats.rankdata` gives by default;
-    numpy alone here, as scipy.stats costs the UI's server most of a second to import)."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    sizes = np.diff(np.r_[starts, len(values)])
-    ranks = np.empty(len(values))
-    ranks[order] = np.repeat(starts + (sizes + 1) / 2.0, sizes)
-    return ranks
 
 
 def _get_slice_info(rows: Sequence[TrialRow], space: Mapping[str, BaseDistribution], objective: Objective) -> SliceInfo:

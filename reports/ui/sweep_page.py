@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
 from starlette.responses import Response
@@ -102,12 +101,11 @@ def warm_up(ui: Ui) -> None:
     moves on meanwhile is read again by its first request, as any changed sweep is.
     """
     store = sql_store(ui)
-    for number, run_id in enumerate(runs_query.newest_sweeps(store, WARM_SWEEPS)):
+    for run_id in runs_query.newest_sweeps(store, WARM_SWEEPS):
         parent = store.get_run(run_id)
         _loaded(ui, parent)
-        if number == 0:  # only with a sweep to show: a server of plain runs never loads scikit-learn
-            with contextlib.suppress(ImportError):  # the request that needs it says what is missing
-                import optuna.importance  # noqa: F401  (scikit-learn: about a second and 100 MB)
+        # The first fit imports Optuna's evaluators (scikit-learn: about a second and 100 MB), so a
+        # server of plain runs, with no sweep to read ahead, never loads them.
         _importances(ui, parent)
 
 

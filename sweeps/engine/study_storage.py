@@ -1,10 +1,11 @@
 """The driver's in-memory Optuna storage: restored trials added in bulk, old finished ones forgotten.
 
 Optuna's `InMemoryStorage` deep-copies every trial it is given (seconds for a 20,000-trial
-resume: `BulkStorage` does not) and keeps every finished trial for good (about 2 KB each). The store holds the whole
-history, so with a `history_window` on every reader of it (see `storage_window`) this storage
-keeps only what a windowed sampler or pruner can see: per finished state the N highest-numbered
-trials, every waiting or running trial, and the best trial (Optuna's best-trial cache reads it).
+resume; `BulkStorage` does not) and keeps every finished trial for good (about 2 KB each). The
+store holds the whole history, so with a `history_window` on every reader of it (see
+`storage_window`) this storage keeps only what a windowed sampler or pruner can see: per finished
+state the N highest-numbered trials, every waiting or running trial, and the best trial
+(Optuna's best-trial cache reads it).
 """
 
 from __future__ import annotations

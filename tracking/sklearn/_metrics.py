@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tracking.ranks import average_ranks
+
 __all__ = ["Training", "fit_inputs", "input_example", "training", "training_metrics"]
 
 
@@ -154,27 +156,9 @@ def _auc(positive: np.ndarray, scores: np.ndarray) -> float | None:
     n_neg = len(positive) - n_pos
     if (n_pos == 0).any() or (n_neg == 0).any():
         return None
-    ranks = _average_ranks(scores)
+    ranks = average_ranks(scores)
     u = np.where(positive, ranks, 0.0).sum(axis=0) - n_pos * (n_pos + 1) / 2
     return float(np.mean(u / (n_pos * n_neg)))
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """Per column, 1-based ranks with ties sharing their mean rank (scipy's rankdata, all columns
-    in one sort instead of one call per column)."""
-    n = len(values)
-    order = np.argsort(values, axis=0, kind="stable")
-    ordered = np.take_along_axis(values, order, axis=0)
-    starts = np.ones(values.shape, dtype=bool)  # where a run of equal values begins
-    starts[1:] = ordered[1:] != ordered[:-1]
-    ends = np.ones(values.shape, dtype=bool)  # where one ends
-    ends[:-1] = starts[1:]
-    position = np.arange(n)[:, None]
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=0)
-    last = np.minimum.accumulate(np.where(ends, position, n - 1)[::-1], axis=0)[::-1]
-    ranks = np.empty(values.shape)
-    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=0)
-    return ranks
 
 
 def _regressor(predicted: np.ndarray, y: np.ndarray, weight: np.ndarray | None) -> dict[str, float]:

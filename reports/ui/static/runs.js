@@ -144,7 +144,6 @@
   let counting = 0;
   let preloaded = data.first; // the page the URL asked for, sent inside the HTML
 
-
   async function load() {
     const query = new URLSearchParams({ filter: state.filter, order: state.order, offset: String(state.offset),
       limit: String(data.page_size), nested: state.nested ? "1" : "0" });

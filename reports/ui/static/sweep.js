@@ -23,12 +23,11 @@
       slot("pareto", "Pareto front"), slot("verdict", "Best vs runner-up: noise"), slot("failures", "Failed and pruned trials", true)));
 
   const charts = {};
-  function chart(id, traces, layout, height) {
+  function chart(id, traces, layout) {
     if (!charts[id]) {
       charts[id] = el("div", { class: "chart", id: "chart-" + id });
       slots[id].replaceChildren(charts[id]);
     }
-    if (height) charts[id].style.height = height + "px";
     return Plotly.react(charts[id], traces, UI.layoutBase(layout), UI.plotConfig);
   }
   function noChart(id, text) { delete charts[id]; slots[id].replaceChildren(el("p", { class: "note" }, text)); }
@@ -136,7 +135,6 @@
       el("th", { scope: "row", title: name }, name),
       el("td", { class: "bar" }, el("span", { style: `width:${(100 * Math.max(0, value)) / most}%` })),
       el("td", { class: "num" }, num(value, 3))));
-    delete charts.importances;
     slots.importances.replaceChildren(
       el("table", { class: "bars", id: "importances-table" }, el("tbody", {}, rows)),
       el("p", { class: "note" }, `importance by ${r.evaluator}: the parameter's share of the objective's variation`));
